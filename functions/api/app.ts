@@ -1,0 +1,96 @@
+import { randomUUID } from "node:crypto";
+import { createRoute, z } from "@hono/zod-openapi";
+import { Scalar } from "@scalar/hono-api-reference";
+import { bodyLimit } from "hono/body-limit";
+import { cors } from "hono/cors";
+import { secureHeaders } from "hono/secure-headers";
+import { Actor } from "../core/actor";
+import { Auth } from "../core/auth";
+import { AppError } from "../core/errors";
+import { logger } from "../core/log";
+import { clientIp } from "./client-ip";
+import { onError } from "./errors";
+import { json, router } from "./router";
+import { auth } from "./routes/auth";
+import { platforms } from "./routes/platforms";
+
+const PUBLIC_PATHS = new Set(["/api/auth/login", "/api/health", "/api/openapi.json", "/api/docs"]);
+
+const Health = z.object({ status: z.literal("ok"), version: z.string() });
+
+/** The admin API, mounted at /api. The same app serves API Gateway and the local product. */
+export function createApi(options: { corsOrigin?: string } = {}) {
+  const api = router().basePath("/api");
+
+  api.use("*", async (c, next) => {
+    const requestId = c.req.header("x-request-id")?.slice(0, 100) || randomUUID();
+    const started = performance.now();
+    c.header("x-request-id", requestId);
+    await next();
+    logger.info("api request", {
+      requestId,
+      method: c.req.method,
+      path: c.req.path,
+      status: c.res.status,
+      durationMs: Math.round(performance.now() - started),
+    });
+  });
+  api.use("*", secureHeaders());
+  api.use(
+    "*",
+    cors({ origin: options.corsOrigin ?? "*", allowHeaders: ["Authorization", "Content-Type"], maxAge: 600 }),
+  );
+  api.use(
+    "*",
+    bodyLimit({
+      maxSize: 1024 * 1024,
+      onError: () => {
+        throw new AppError("payload_too_large", "The request body is larger than 1 MB.", { status: 413 });
+      },
+    }),
+  );
+  api.use("*", async (c, next) => {
+    if (c.req.method === "OPTIONS" || PUBLIC_PATHS.has(c.req.path)) return next();
+    const header = c.req.header("authorization");
+    const token = header?.toLowerCase().startsWith("bearer ") ? header.slice(7).trim() : undefined;
+    const actor = await Auth.verifySession(token);
+    return Actor.run({ ...actor, ip: clientIp(c) }, () => next());
+  });
+
+  const app = api
+    .openapi(
+      createRoute({
+        method: "get",
+        path: "/health",
+        tags: ["Health"],
+        summary: "Liveness",
+        responses: { 200: json(Health, "The API answers.") },
+      }),
+      (c) => c.json({ status: "ok" as const, version: process.env.npm_package_version ?? "0.1.0" }, 200),
+    )
+    .route("/auth", auth)
+    .route("/platforms", platforms);
+
+  api.openAPIRegistry.registerComponent("securitySchemes", "Bearer", {
+    type: "http",
+    scheme: "bearer",
+    description: "The token from POST /api/auth/login.",
+  });
+  api.doc31("/openapi.json", {
+    openapi: "3.1.0",
+    info: {
+      title: "Spacegate API",
+      version: "1.0.0",
+      description:
+        "Publish MCP servers into Dify workspaces. Sign in with POST /api/auth/login, then send Authorization: Bearer <token>.",
+    },
+  });
+  api.get("/docs", Scalar({ url: "/api/openapi.json", pageTitle: "Spacegate API" }));
+  api.notFound((c) =>
+    c.json({ code: "not_found", message: `No route for ${c.req.method} ${c.req.path}.` }, 404),
+  );
+  api.onError(onError);
+  return app;
+}
+
+export type Api = ReturnType<typeof createApi>;

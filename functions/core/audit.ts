@@ -1,0 +1,72 @@
+import { z } from "zod";
+import { Actor } from "./actor";
+import { createId } from "./id";
+import { getRuntime } from "./runtime";
+
+export namespace Audit {
+  export const Event = z.object({
+    id: z.string(),
+    at: z.string(),
+    actor: z.object({ type: z.enum(["admin", "system"]), id: z.string(), ip: z.string().optional() }),
+    action: z.string(),
+    target: z.object({ type: z.string(), id: z.string() }),
+    details: z.record(z.string(), z.unknown()).optional(),
+  });
+  export type Event = z.infer<typeof Event>;
+
+  export const ListQuery = z.object({
+    action: z.string().max(100).optional(),
+    targetType: z.string().max(40).optional(),
+    targetId: z.string().max(200).optional(),
+    since: z.iso.datetime().optional(),
+    until: z.iso.datetime().optional(),
+    cursor: z.string().max(2000).optional(),
+    limit: z.coerce.number().int().min(1).max(200).default(50),
+  });
+
+  /**
+   * Records an admin write. `details` holds ids, names and flags only: callers never pass a
+   * password, credential or header value.
+   */
+  export async function record(
+    action: string,
+    target: { type: string; id: string },
+    details?: Record<string, unknown>,
+  ): Promise<Event> {
+    const { store, now } = getRuntime();
+    const at = now().toISOString();
+    const id = createId("aud", now().getTime());
+    const event: Event = { id, at, actor: Actor.current(), action, target, details };
+    await store.put({ pk: "AUDIT", sk: `${at}#${id}`, ...event });
+    return event;
+  }
+
+  export async function list(query: z.input<typeof ListQuery>) {
+    const { store } = getRuntime();
+    const q = ListQuery.parse(query);
+    const conditions: string[] = [];
+    const names: Record<string, string> = {};
+    const values: Record<string, unknown> = {};
+    const match = (name: string, path: string, value: string | undefined, op = "=") => {
+      if (value === undefined) return;
+      const parts = path.split(".");
+      const ref = parts.map((part) => `#${part}`).join(".");
+      for (const part of parts) names[`#${part}`] = part;
+      values[`:${name}`] = value;
+      conditions.push(`${ref} ${op} :${name}`);
+    };
+    match("action", "action", q.action);
+    match("targetType", "target.type", q.targetType);
+    match("targetId", "target.id", q.targetId);
+    match("since", "at", q.since, ">=");
+    match("until", "at", q.until, "<=");
+    const page = await store.query<Event & { pk: string; sk: string }>({
+      pk: "AUDIT",
+      reverse: true,
+      limit: q.limit,
+      cursor: q.cursor,
+      filter: conditions.length ? { expression: conditions.join(" AND "), names, values } : undefined,
+    });
+    return { items: page.items.map((item) => Event.parse(item)), nextCursor: page.nextCursor };
+  }
+}

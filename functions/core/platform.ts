@@ -1,0 +1,277 @@
+import { z } from "zod";
+import { Audit } from "./audit";
+import { CheckResult, checkDify } from "./dify/check";
+import type { DatabaseSettings } from "./dify/connection";
+import { getSpace, listSpaces } from "./dify/spaces";
+import { AppError, conflict, notFound } from "./errors";
+import { createId, idPattern } from "./id";
+import { getRuntime } from "./runtime";
+import { SecretName } from "./secrets";
+
+const hostname = z
+  .string()
+  .trim()
+  .min(1)
+  .max(253)
+  .regex(/^[A-Za-z0-9._:[\]-]+$/, "Give a host name or IP address, without a scheme or path");
+
+export namespace Platform {
+  export const Kind = z.enum(["dify-community", "dify-enterprise"]);
+  export const SslMode = z.enum(["disable", "require", "verify-full"]);
+
+  const pem = z
+    .string()
+    .max(20_000)
+    .refine((value) => value.includes("-----BEGIN CERTIFICATE-----"), "Paste the CA certificate in PEM form");
+
+  const databaseFields = {
+    host: hostname,
+    port: z.number().int().min(1).max(65_535),
+    database: z.string().trim().min(1).max(63),
+    user: z.string().trim().min(1).max(63),
+    password: z.string().min(1).max(1024),
+    ssl: SslMode,
+    caPem: pem.optional(),
+  };
+
+  export const Database = z.object({
+    ...databaseFields,
+    port: databaseFields.port.default(5432),
+    ssl: SslMode.default("require"),
+  });
+
+  export const Create = z.object({
+    name: z.string().trim().min(1).max(80),
+    kind: Kind,
+    database: Database,
+  });
+  export type Create = z.input<typeof Create>;
+
+  export const Update = z.object({
+    name: z.string().trim().min(1).max(80).optional(),
+    kind: Kind.optional(),
+    /** Fields left out keep their value; the password is only replaced when one is given. */
+    database: z.object(databaseFields).partial().optional(),
+    version: z.number().int().min(1).optional(),
+  });
+  export type Update = z.input<typeof Update>;
+
+  export const Info = z.object({
+    id: z.string(),
+    name: z.string(),
+    kind: Kind,
+    database: z.object({
+      host: z.string(),
+      port: z.number(),
+      database: z.string(),
+      user: z.string(),
+      ssl: SslMode,
+      hasCaPem: z.boolean(),
+      hasPassword: z.literal(true),
+    }),
+    check: CheckResult.nullable(),
+    version: z.number(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+  });
+  export type Info = z.infer<typeof Info>;
+
+  export const Id = z.string().regex(idPattern("plt"), "Not a platform id");
+
+  export const SpacesQuery = z.object({
+    search: z.string().max(200).optional(),
+    cursor: z.string().max(2000).optional(),
+    limit: z.coerce.number().int().min(1).max(200).default(50),
+  });
+
+  interface Stored {
+    pk: "PLATFORM";
+    sk: string;
+    id: string;
+    name: string;
+    kind: z.infer<typeof Kind>;
+    database: Omit<DatabaseSettings, "password">;
+    check: CheckResult | null;
+    version: number;
+    createdAt: string;
+    updatedAt: string;
+  }
+
+  const key = (id: string) => ({ pk: "PLATFORM", sk: id });
+
+  function toInfo(item: Stored): Info {
+    const { caPem, ...database } = item.database;
+    return {
+      id: item.id,
+      name: item.name,
+      kind: item.kind,
+      database: { ...database, hasCaPem: Boolean(caPem), hasPassword: true },
+      check: item.check,
+      version: item.version,
+      createdAt: item.createdAt,
+      updatedAt: item.updatedAt,
+    };
+  }
+
+  /** Tests connection details without saving anything. */
+  export async function check(input: z.input<typeof Database>): Promise<CheckResult> {
+    return checkDify(Database.parse(input));
+  }
+
+  export async function create(input: Create): Promise<Info> {
+    const { store, secrets, now } = getRuntime();
+    const data = Create.parse(input);
+    const { password, ...database } = data.database;
+    const result = await checkDify(data.database);
+    const at = now().toISOString();
+    const id = createId("plt", now().getTime());
+    await secrets.put(SecretName.platformPassword(id), password);
+    const item: Stored = {
+      pk: "PLATFORM",
+      sk: id,
+      id,
+      name: data.name,
+      kind: data.kind,
+      database,
+      check: result,
+      version: 1,
+      createdAt: at,
+      updatedAt: at,
+    };
+    try {
+      await store.create(item);
+    } catch (error) {
+      await secrets.delete(SecretName.platformPassword(id));
+      throw error;
+    }
+    await Audit.record("platform.create", { type: "platform", id }, { name: data.name, checkOk: result.ok });
+    return toInfo(item);
+  }
+
+  async function load(id: string): Promise<Stored> {
+    const item = Id.safeParse(id).success
+      ? await getRuntime().store.get<Stored>(key(id), { consistent: true })
+      : null;
+    if (!item) throw notFound("Platform", id);
+    return item;
+  }
+
+  export async function get(id: string): Promise<Info> {
+    return toInfo(await load(id));
+  }
+
+  export async function list(options: { cursor?: string; limit?: number } = {}) {
+    const page = await getRuntime().store.query<Stored>({
+      pk: "PLATFORM",
+      cursor: options.cursor,
+      limit: options.limit,
+    });
+    return { items: page.items.map(toInfo), nextCursor: page.nextCursor };
+  }
+
+  /** The full connection settings, password included, for server-side use only. */
+  export async function settings(id: string): Promise<DatabaseSettings> {
+    const item = await load(id);
+    return settingsOf(item);
+  }
+
+  async function settingsOf(item: Stored): Promise<DatabaseSettings> {
+    const password = await getRuntime().secrets.get(SecretName.platformPassword(item.id));
+    if (password === null) {
+      throw new AppError(
+        "platform_password_missing",
+        `The database password of platform ${item.name} is missing. Edit the platform and enter it again.`,
+        {
+          status: 409,
+        },
+      );
+    }
+    return { ...item.database, password };
+  }
+
+  export async function update(id: string, input: Update): Promise<Info> {
+    const { store, secrets, pools, now } = getRuntime();
+    const data = Update.parse(input);
+    const item = await load(id);
+    if (data.version !== undefined && data.version !== item.version) {
+      throw conflict("The platform was changed by someone else since it was read. Reload it and try again.", {
+        expectedVersion: data.version,
+        actualVersion: item.version,
+      });
+    }
+    const current = await settingsOf(item);
+    const merged = Database.parse({ ...current, ...data.database });
+    if (data.database?.ssl && data.database.ssl !== "verify-full" && data.database.caPem === undefined) {
+      merged.caPem = undefined;
+    }
+    const databaseChanged = JSON.stringify(merged) !== JSON.stringify(Database.parse(current));
+    const result = databaseChanged ? await checkDify(merged) : item.check;
+    const { password, ...database } = merged;
+    const next = await store.replace<Stored>(
+      {
+        ...item,
+        name: data.name ?? item.name,
+        kind: data.kind ?? item.kind,
+        database,
+        check: result,
+        updatedAt: now().toISOString(),
+      },
+      item.version,
+    );
+    if (password !== current.password) await secrets.put(SecretName.platformPassword(id), password);
+    if (databaseChanged) await pools.close(id);
+    await Audit.record(
+      "platform.update",
+      { type: "platform", id },
+      {
+        fields: Object.keys(data).filter((field) => field !== "version"),
+        passwordChanged: password !== current.password,
+      },
+    );
+    return toInfo(next);
+  }
+
+  /** Runs the check again with the stored settings and keeps its result. */
+  export async function recheck(id: string): Promise<Info> {
+    const { store, now } = getRuntime();
+    const item = await load(id);
+    const result = await checkDify(await settingsOf(item));
+    await store.patch(key(id), { check: result, updatedAt: now().toISOString() });
+    await Audit.record(
+      "platform.check",
+      { type: "platform", id },
+      { ok: result.ok, code: result.ok ? undefined : result.code },
+    );
+    return toInfo({ ...item, check: result });
+  }
+
+  export async function remove(id: string): Promise<void> {
+    const { store, secrets, pools } = getRuntime();
+    const item = await load(id);
+    const grants = await store.query({ pk: `PGRANT#${id}`, index: "gsi1", limit: 1 });
+    if (grants.items.length > 0) {
+      throw new AppError(
+        "platform_in_use",
+        `Platform ${item.name} still has spaces with access to instances. Remove that access first.`,
+        { status: 409 },
+      );
+    }
+    await store.delete(key(id));
+    await secrets.delete(SecretName.platformPassword(id));
+    await pools.close(id);
+    await Audit.record("platform.delete", { type: "platform", id }, { name: item.name });
+  }
+
+  export async function spaces(id: string, query: z.input<typeof SpacesQuery>) {
+    const q = SpacesQuery.parse(query);
+    const pool = getRuntime().pools.get(id, await settings(id));
+    return listSpaces(pool, q);
+  }
+
+  export async function space(id: string, spaceId: string) {
+    const pool = getRuntime().pools.get(id, await settings(id));
+    const found = await getSpace(pool, spaceId);
+    if (!found) throw notFound("Space", spaceId);
+    return found;
+  }
+}

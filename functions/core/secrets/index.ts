@@ -1,0 +1,16 @@
+/**
+ * Where Spacegate keeps what must never sit in plain text: each platform's database password, the
+ * envelope keys that encrypt credentials and header values in the table, and the session signing key.
+ * Two implementations: AWS Secrets Manager, and an AES-256-GCM encrypted file for `npm start`.
+ */
+export interface SecretStore {
+  get(name: string): Promise<string | null>;
+  put(name: string, value: string): Promise<void>;
+  delete(name: string): Promise<void>;
+}
+
+export const SecretName = {
+  platformPassword: (platformId: string) => `platform/${platformId}/password`,
+  envelopeKeys: "envelope-keys",
+  sessionKey: "session-key",
+} as const;

@@ -1,0 +1,104 @@
+import { existsSync, mkdirSync } from "node:fs";
+import type { AddressInfo } from "node:net";
+import path from "node:path";
+import { type ServerType, serve } from "@hono/node-server";
+import { serveStatic } from "@hono/node-server/serve-static";
+import { Hono } from "hono";
+import { createApi } from "../api/app";
+import { Auth } from "../core/auth";
+import { readConfig } from "../core/config";
+import { Envelope } from "../core/crypto/envelope";
+import { DifyPools } from "../core/dify/connection";
+import { MemoryQueue } from "../core/queue/memory";
+import { Runtime } from "../core/runtime";
+import { LocalSecretStore } from "../core/secrets/local";
+import { Store } from "../core/store";
+import { startDynalite } from "./dynalite";
+
+export interface LocalOptions {
+  dataDir: string;
+  port: number;
+  host?: string;
+  publicUrl?: string;
+  adminPassword?: string;
+  /** Keep DynamoDB in memory instead of under dataDir (tests). */
+  inMemory?: boolean;
+  webDir?: string;
+}
+
+const PLACEHOLDER = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Spacegate</title></head>
+<body style="font-family:system-ui;margin:3rem"><h1>Spacegate</h1>
+<p>The admin UI has not been built. Run <code>npm run build:web</code>, or use the API reference at <a href="/api/docs">/api/docs</a>.</p></body></html>`;
+
+/**
+ * The whole product in one process: the admin API at /api, the gateway at /gateway and the web UI
+ * at /, over DynamoDB served by dynalite, secrets in an encrypted file and the in-process queue.
+ */
+export async function startLocal(options: LocalOptions) {
+  mkdirSync(options.dataDir, { recursive: true });
+  const tableName = "spacegate";
+  const dynamo = await startDynalite({
+    path: options.inMemory ? undefined : path.join(options.dataDir, "dynamodb"),
+    tableName,
+  });
+  const secrets = new LocalSecretStore(options.dataDir);
+  const config = {
+    ...readConfig(),
+    tableName,
+    publicUrl: (options.publicUrl ?? `http://localhost:${options.port}`).replace(/\/+$/, ""),
+  };
+  const queue = new MemoryQueue();
+  const pools = new DifyPools();
+  const runtime: Runtime = {
+    config,
+    store: new Store(dynamo.client, tableName),
+    secrets,
+    envelope: new Envelope(secrets),
+    queue,
+    pools,
+    now: () => new Date(),
+  };
+  Runtime.set(runtime);
+  const { generatedPassword } = await Auth.ensureAdmin(options.adminPassword);
+
+  const app = new Hono();
+  app.route("/", createApi());
+  app.all("/gateway/*", (c) =>
+    c.json(
+      { jsonrpc: "2.0", id: null, error: { code: -32000, message: "The gateway is not available yet." } },
+      501,
+    ),
+  );
+  const webDir = options.webDir ?? path.resolve("web/dist");
+  if (existsSync(path.join(webDir, "index.html"))) {
+    const root = path.relative(process.cwd(), webDir);
+    app.use("/*", serveStatic({ root }));
+    app.get("*", serveStatic({ path: path.join(root, "index.html") }));
+  } else {
+    app.get("*", (c) => c.html(PLACEHOLDER));
+  }
+
+  const server: ServerType = await new Promise((resolve) => {
+    const started = serve(
+      { fetch: app.fetch, port: options.port, hostname: options.host ?? "127.0.0.1" },
+      () => resolve(started),
+    );
+  });
+  const port = (server.address() as AddressInfo).port;
+
+  return {
+    url: `http://${options.host && options.host !== "0.0.0.0" ? options.host : "localhost"}:${port}`,
+    port,
+    runtime,
+    generatedPassword,
+    async close() {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
+      });
+      await queue.close();
+      await pools.closeAll();
+      await dynamo.close();
+    },
+  };
+}

@@ -1,0 +1,90 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { createApi } from "../../functions/api/app";
+import { loginLimiter } from "../../functions/api/routes/auth";
+import { Auth } from "../../functions/core/auth";
+import { readConfig } from "../../functions/core/config";
+import { Envelope } from "../../functions/core/crypto/envelope";
+import { DifyPools } from "../../functions/core/dify/connection";
+import { MemoryQueue } from "../../functions/core/queue/memory";
+import { Runtime } from "../../functions/core/runtime";
+import { LocalSecretStore } from "../../functions/core/secrets/local";
+import { Store } from "../../functions/core/store";
+import { startDynalite } from "../../functions/local/dynalite";
+
+export const ADMIN_PASSWORD = "correct horse battery staple";
+
+/** A clock tests move by hand. */
+export class TestClock {
+  constructor(public ms = Date.parse("2026-11-25T12:00:00Z")) {}
+  now = () => new Date(this.ms);
+  advance(ms: number) {
+    this.ms += ms;
+  }
+}
+
+/**
+ * The product's runtime on real engines: DynamoDB in dynalite (in memory), secrets in an encrypted
+ * file under a temporary directory, the in-process queue; plus the API app and a signed-in client.
+ */
+export async function startTestRuntime(options: { clock?: TestClock; publicUrl?: string } = {}) {
+  const tableName = "spacegate";
+  const dynamo = await startDynalite({ tableName });
+  const dataDir = mkdtempSync(path.join(tmpdir(), "spacegate-test-"));
+  const secrets = new LocalSecretStore(dataDir);
+  const queue = new MemoryQueue({ backoffMs: () => 1 });
+  const runtime: Runtime = {
+    config: { ...readConfig({}), tableName, publicUrl: options.publicUrl ?? "https://gateway.example.test" },
+    store: new Store(dynamo.client, tableName),
+    secrets,
+    envelope: new Envelope(secrets),
+    queue,
+    pools: new DifyPools(),
+    now: options.clock?.now ?? (() => new Date()),
+  };
+  Runtime.set(runtime);
+  await Auth.ensureAdmin(ADMIN_PASSWORD);
+  const api = createApi();
+  const session = await Auth.login(ADMIN_PASSWORD);
+
+  async function request(
+    method: string,
+    url: string,
+    body?: unknown,
+    init: { token?: string | null; headers?: Record<string, string>; raw?: string } = {},
+  ) {
+    const token = init.token === undefined ? session.token : init.token;
+    const headers: Record<string, string> = { ...init.headers };
+    if (token) headers.authorization = `Bearer ${token}`;
+    if (body !== undefined || init.raw !== undefined) headers["content-type"] ??= "application/json";
+    const response = await api.request(url, {
+      method,
+      headers,
+      body: init.raw ?? (body === undefined ? undefined : JSON.stringify(body)),
+    });
+    const text = await response.text();
+    let json: unknown = null;
+    try {
+      json = text ? JSON.parse(text) : null;
+    } catch {}
+    // biome-ignore lint/suspicious/noExplicitAny: tests read response bodies freely.
+    return { status: response.status, headers: response.headers, text, body: json as any };
+  }
+
+  return {
+    runtime,
+    api,
+    dataDir,
+    queue,
+    token: session.token,
+    request,
+    async close() {
+      loginLimiter.reset();
+      await queue.close();
+      await runtime.pools.closeAll();
+      await dynamo.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
