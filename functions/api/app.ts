@@ -11,7 +11,9 @@ import { logger } from "../core/log";
 import { clientIp } from "./client-ip";
 import { onError } from "./errors";
 import { json, router } from "./router";
+import { audit } from "./routes/audit";
 import { auth } from "./routes/auth";
+import { instances } from "./routes/instances";
 import { platforms } from "./routes/platforms";
 
 const PUBLIC_PATHS = new Set(["/api/auth/login", "/api/health", "/api/openapi.json", "/api/docs"]);
@@ -69,7 +71,9 @@ export function createApi(options: { corsOrigin?: string } = {}) {
       (c) => c.json({ status: "ok" as const, version: process.env.npm_package_version ?? "0.1.0" }, 200),
     )
     .route("/auth", auth)
-    .route("/platforms", platforms);
+    .route("/platforms", platforms)
+    .route("/instances", instances)
+    .route("/audit", audit);
 
   api.openAPIRegistry.registerComponent("securitySchemes", "Bearer", {
     type: "http",

@@ -1,18 +1,24 @@
+import { z } from "zod";
 import { AppError } from "../errors";
 import { isUsablePublicKey } from "./encrypt-token";
 import type { Queryable } from "./schema";
 
 /** A Dify tenant as Spacegate shows it. `reason` says why Spacegate cannot write to it. */
-export type Space = {
-  id: string;
-  name: string;
-  status: string;
-  owner: { name: string; email: string } | null;
-  canEncrypt: boolean;
-  reason?: "archived" | "key_not_pem";
-};
+export const Space = z.object({
+  id: z.uuid(),
+  name: z.string(),
+  status: z.string().describe("Dify's tenant status: normal or archive"),
+  owner: z
+    .object({ name: z.string(), email: z.string() })
+    .nullable()
+    .describe("Active owner, else an active admin"),
+  canEncrypt: z.boolean(),
+  reason: z.enum(["archived", "key_not_pem"]).optional(),
+});
+export type Space = z.infer<typeof Space>;
 
-export type SpacePage = { items: Space[]; nextCursor: string | null };
+export const SpacePage = z.object({ items: z.array(Space), nextCursor: z.string().nullable() });
+export type SpacePage = z.infer<typeof SpacePage>;
 
 type SpaceRow = {
   id: string;
@@ -79,7 +85,7 @@ export async function listSpaces(
   db: Queryable,
   options: { search?: string; cursor?: string; limit?: number } = {},
 ): Promise<SpacePage> {
-  const limit = Math.min(Math.max(Math.trunc(options.limit ?? 50), 1), 200);
+  const limit = Math.min(Math.max(Math.trunc(options.limit ?? 50) || 50, 1), 200);
   const search = options.search?.trim() ? likePattern(options.search.trim()) : null;
   const [afterName, afterId] = options.cursor ? decodeCursor(options.cursor) : [null, null];
 

@@ -1,0 +1,363 @@
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { z } from "zod";
+import { Audit } from "./audit";
+import { AppError, conflict, notFound } from "./errors";
+import {
+  HeaderMap,
+  HeaderUpdate,
+  MaskedHeaders,
+  maskHeaders,
+  openHeaders,
+  type SealedHeaders,
+  sealHeaders,
+  updateHeaders,
+} from "./headers";
+import { Instance } from "./instance";
+import { Platform } from "./platform";
+import { getRuntime } from "./runtime";
+
+export namespace Access {
+  export const SyncStatus = z.enum(["queued", "running", "synced", "failed", "cancelled"]);
+  export const SyncState = z.object({
+    status: SyncStatus,
+    jobId: z.string().optional(),
+    providerId: z.string().nullable().optional(),
+    syncedAt: z.string().optional(),
+    repairedDrift: z.boolean().optional(),
+    error: z.object({ code: z.string(), message: z.string() }).optional(),
+    updatedAt: z.string(),
+  });
+  export type SyncState = z.infer<typeof SyncState>;
+
+  export const Info = z.object({
+    instanceId: z.string(),
+    platformId: z.string(),
+    spaceId: z.string(),
+    spaceName: z.string(),
+    owner: z.object({ name: z.string(), email: z.string() }).nullable(),
+    credential: z.string().describe("The credential, masked. POST …/reveal shows it."),
+    enabled: z.boolean(),
+    headers: MaskedHeaders,
+    expiresAt: z.string().nullable(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+    lastUsedAt: z.string().nullable(),
+    lastRotatedAt: z.string().nullable(),
+    calls: z.number(),
+    errors: z.number(),
+    sync: SyncState.nullable(),
+    version: z.number(),
+  });
+  export type Info = z.infer<typeof Info>;
+
+  const expiresAt = z.iso
+    .datetime({ offset: true })
+    .nullable()
+    .refine((value) => value === null || Date.parse(value) > Date.now(), "Give a time in the future");
+
+  export const Put = z.object({
+    /** The space's pass-through headers; the instance's defaults when left out. */
+    headers: HeaderMap.optional(),
+    enabled: z.boolean().default(true),
+    expiresAt: expiresAt.default(null),
+  });
+  export type Put = z.input<typeof Put>;
+
+  export const Patch = z.object({
+    enabled: z.boolean().optional(),
+    headers: HeaderUpdate.optional(),
+    expiresAt: expiresAt.optional(),
+    version: z.number().int().min(1).optional(),
+  });
+  export type Patch = z.input<typeof Patch>;
+
+  export interface Stored {
+    pk: string;
+    sk: string;
+    gsi1pk: string;
+    gsi1sk: string;
+    instanceId: string;
+    platformId: string;
+    spaceId: string;
+    spaceName: string;
+    owner: { name: string; email: string } | null;
+    credential: string;
+    credentialPreview: string;
+    tokenHash: string;
+    enabled: boolean;
+    headers: SealedHeaders;
+    expiresAt: string | null;
+    createdAt: string;
+    updatedAt: string;
+    lastUsedAt: string | null;
+    lastRotatedAt: string | null;
+    calls: number;
+    errors: number;
+    sync: SyncState | null;
+    version: number;
+  }
+
+  /** The gateway's single lookup: a credential's sha256 to the grant it belongs to. */
+  export interface TokenIndex {
+    pk: string;
+    sk: "TOKEN";
+    tokenHash: string;
+    instanceId: string;
+    platformId: string;
+    spaceId: string;
+  }
+
+  export const key = (instanceId: string, platformId: string, spaceId: string) => ({
+    pk: `GRANT#${instanceId}`,
+    sk: `${platformId}#${spaceId}`,
+  });
+  export const tokenKey = (tokenHash: string) => ({ pk: `TOKEN#${tokenHash}`, sk: "TOKEN" as const });
+
+  /** A new gateway credential: "sg_" and 32 random bytes in base64url. */
+  export const newCredential = () => `sg_${randomBytes(32).toString("base64url")}`;
+
+  export const hashCredential = (credential: string) =>
+    createHash("sha256").update(credential, "utf8").digest("hex");
+
+  /** Whether a presented credential matches a stored hash, in constant time. */
+  export function matches(credential: string, tokenHash: string): boolean {
+    const given = Buffer.from(hashCredential(credential), "hex");
+    const stored = Buffer.from(tokenHash, "hex");
+    return given.length === stored.length && timingSafeEqual(given, stored);
+  }
+
+  const preview = (credential: string) => `sg_••••${credential.slice(-4)}`;
+
+  export function toInfo(item: Stored): Info {
+    return {
+      instanceId: item.instanceId,
+      platformId: item.platformId,
+      spaceId: item.spaceId,
+      spaceName: item.spaceName,
+      owner: item.owner,
+      credential: item.credentialPreview,
+      enabled: item.enabled,
+      headers: maskHeaders(item.headers),
+      expiresAt: item.expiresAt,
+      createdAt: item.createdAt,
+      updatedAt: item.updatedAt,
+      lastUsedAt: item.lastUsedAt,
+      lastRotatedAt: item.lastRotatedAt,
+      calls: item.calls,
+      errors: item.errors,
+      sync: item.sync,
+      version: item.version,
+    };
+  }
+
+  export async function find(
+    instanceId: string,
+    platformId: string,
+    spaceId: string,
+  ): Promise<Stored | null> {
+    return getRuntime().store.get<Stored>(key(instanceId, platformId, spaceId), { consistent: true });
+  }
+
+  export async function load(instanceId: string, platformId: string, spaceId: string): Promise<Stored> {
+    const item = await find(instanceId, platformId, spaceId);
+    if (!item) {
+      throw new AppError(
+        "not_found",
+        `Space ${spaceId} of platform ${platformId} has no access to instance ${instanceId}.`,
+        {
+          status: 404,
+          details: { instanceId, platformId, spaceId },
+        },
+      );
+    }
+    return item;
+  }
+
+  async function indexToken(
+    credential: string,
+    grant: { instanceId: string; platformId: string; spaceId: string },
+  ) {
+    const tokenHash = hashCredential(credential);
+    const index: TokenIndex = { ...tokenKey(tokenHash), tokenHash, ...grant };
+    await getRuntime().store.create(index);
+    return tokenHash;
+  }
+
+  /**
+   * Gives a space access to an instance, with a fresh credential; or, if it has access already,
+   * applies the given headers and returns it. The space is read from Dify, so it must exist.
+   */
+  export async function put(
+    instanceId: string,
+    platformId: string,
+    spaceId: string,
+    input: Put = {},
+    options: { space?: { name: string; owner: { name: string; email: string } | null } } = {},
+  ): Promise<{ grant: Stored; created: boolean }> {
+    const { store, envelope, now } = getRuntime();
+    const data = Put.parse(input);
+    const instance = await Instance.load(instanceId);
+    await Platform.get(platformId);
+    const existing = await find(instanceId, platformId, spaceId);
+    if (existing) {
+      if (!data.headers) return { grant: existing, created: false };
+      const next = await store.replace<Stored>(
+        { ...existing, headers: await sealHeaders(data.headers), updatedAt: now().toISOString() },
+        existing.version,
+      );
+      await Audit.record("access.update", target(existing), { fields: ["headers"] });
+      return { grant: next, created: false };
+    }
+    const space = options.space ?? (await Platform.space(platformId, spaceId));
+    const credential = newCredential();
+    const tokenHash = await indexToken(credential, { instanceId, platformId, spaceId });
+    const at = now().toISOString();
+    const grant: Stored = {
+      ...key(instanceId, platformId, spaceId),
+      gsi1pk: `PGRANT#${platformId}`,
+      gsi1sk: `${spaceId}#${instanceId}`,
+      instanceId,
+      platformId,
+      spaceId,
+      spaceName: space.name,
+      owner: space.owner,
+      credential: await envelope.encrypt(credential),
+      credentialPreview: preview(credential),
+      tokenHash,
+      enabled: data.enabled,
+      headers: data.headers ? await sealHeaders(data.headers) : instance.headers,
+      expiresAt: data.expiresAt,
+      createdAt: at,
+      updatedAt: at,
+      lastUsedAt: null,
+      lastRotatedAt: null,
+      calls: 0,
+      errors: 0,
+      sync: null,
+      version: 1,
+    };
+    try {
+      await store.create(grant);
+    } catch (error) {
+      await store.delete(tokenKey(tokenHash));
+      const raced = await find(instanceId, platformId, spaceId);
+      if (raced) return { grant: raced, created: false };
+      throw error;
+    }
+    await store.patch(Instance.keyOf(instanceId), {}, { add: { spaceCount: 1 } });
+    await Audit.record("access.create", target(grant), { spaceName: space.name });
+    return { grant, created: true };
+  }
+
+  export async function list(instanceId: string, options: { cursor?: string; limit?: number } = {}) {
+    await Instance.load(instanceId);
+    const page = await getRuntime().store.query<Stored>({
+      pk: `GRANT#${instanceId}`,
+      cursor: options.cursor,
+      limit: options.limit,
+    });
+    return { items: page.items.map(toInfo), nextCursor: page.nextCursor };
+  }
+
+  export async function patch(
+    instanceId: string,
+    platformId: string,
+    spaceId: string,
+    input: Patch,
+  ): Promise<Stored> {
+    const { store, now } = getRuntime();
+    const data = Patch.parse(input);
+    const grant = await load(instanceId, platformId, spaceId);
+    if (data.version !== undefined && data.version !== grant.version) {
+      throw conflict("This access was changed by someone else since it was read. Reload it and try again.");
+    }
+    const next = await store.replace<Stored>(
+      {
+        ...grant,
+        enabled: data.enabled ?? grant.enabled,
+        headers: data.headers ? await updateHeaders(grant.headers, data.headers) : grant.headers,
+        expiresAt: data.expiresAt === undefined ? grant.expiresAt : data.expiresAt,
+        updatedAt: now().toISOString(),
+      },
+      grant.version,
+    );
+    await Audit.record("access.update", target(grant), {
+      fields: Object.keys(data).filter((field) => field !== "version"),
+      enabled: data.enabled,
+    });
+    return next;
+  }
+
+  /** Issues a new credential; the old one stops working at once (its index item is deleted). */
+  export async function rotate(instanceId: string, platformId: string, spaceId: string): Promise<Stored> {
+    const { store, envelope, now } = getRuntime();
+    const grant = await load(instanceId, platformId, spaceId);
+    const credential = newCredential();
+    const tokenHash = await indexToken(credential, { instanceId, platformId, spaceId });
+    let next: Stored;
+    try {
+      const at = now().toISOString();
+      next = await store.replace<Stored>(
+        {
+          ...grant,
+          credential: await envelope.encrypt(credential),
+          credentialPreview: preview(credential),
+          tokenHash,
+          lastRotatedAt: at,
+          updatedAt: at,
+        },
+        grant.version,
+      );
+    } catch (error) {
+      await store.delete(tokenKey(tokenHash));
+      throw error;
+    }
+    await store.delete(tokenKey(grant.tokenHash));
+    await Audit.record("access.rotate", target(grant));
+    return next;
+  }
+
+  /** The plaintext credential, for the admin to copy. Every reveal is audited. */
+  export async function reveal(instanceId: string, platformId: string, spaceId: string): Promise<string> {
+    const grant = await load(instanceId, platformId, spaceId);
+    const credential = await credentialOf(grant);
+    await Audit.record("access.reveal", target(grant));
+    return credential;
+  }
+
+  export async function credentialOf(grant: Stored): Promise<string> {
+    return getRuntime().envelope.decrypt(grant.credential);
+  }
+
+  export async function headersOf(grant: Stored) {
+    return openHeaders(grant.headers);
+  }
+
+  /** Deletes the grant and its token index item: the credential stops working at once. */
+  export async function remove(
+    instanceId: string,
+    platformId: string,
+    spaceId: string,
+    details: Record<string, unknown> = {},
+  ) {
+    const { store } = getRuntime();
+    const grant = await load(instanceId, platformId, spaceId);
+    await store.delete(tokenKey(grant.tokenHash));
+    await store.delete(key(instanceId, platformId, spaceId));
+    await store.patch(Instance.keyOf(instanceId), {}, { add: { spaceCount: -1 } });
+    await Audit.record("access.delete", target(grant), details);
+  }
+
+  /** Records the sync state of a grant (the worker's progress), without a version check. */
+  export async function setSync(
+    grant: Pick<Stored, "instanceId" | "platformId" | "spaceId">,
+    sync: SyncState,
+  ) {
+    await getRuntime().store.patch(key(grant.instanceId, grant.platformId, grant.spaceId), { sync });
+  }
+
+  const target = (grant: Pick<Stored, "instanceId" | "platformId" | "spaceId">) => ({
+    type: "access",
+    id: `${grant.instanceId}/${grant.platformId}/${grant.spaceId}`,
+  });
+}

@@ -1,0 +1,440 @@
+import { gunzipSync, gzipSync } from "node:zlib";
+import { z } from "zod";
+import { Audit } from "./audit";
+import { AppError, conflict, isAppError, notFound } from "./errors";
+import {
+  HeaderMap,
+  HeaderUpdate,
+  MaskedHeaders,
+  maskHeaders,
+  openHeaders,
+  type SealedHeaders,
+  sealHeaders,
+  updateHeaders,
+} from "./headers";
+import { createId, idPattern } from "./id";
+import { discoverTools, ToolsSnapshot } from "./mcp/discover";
+import { getRuntime } from "./runtime";
+
+const IDENTIFIER = /^[a-z0-9_-]{1,24}$/;
+
+const httpUrl = z
+  .string()
+  .trim()
+  .max(2048)
+  .refine((value) => {
+    try {
+      const url = new URL(value);
+      return (url.protocol === "http:" || url.protocol === "https:") && !url.username && !url.password;
+    } catch {
+      return false;
+    }
+  }, "Give an http:// or https:// URL, without user name or password in it");
+
+export namespace Instance {
+  export const Transport = z.enum(["streamable-http", "sse"]);
+  export const Identifier = z
+    .string()
+    .regex(IDENTIFIER, "Use 1 to 24 lowercase letters, digits, - or _ (Dify's rule for server identifiers)");
+  export const Icon = z.object({
+    emoji: z.string().min(1).max(16).default("🔗"),
+    background: z
+      .string()
+      .regex(/^#[0-9A-Fa-f]{6}$/, "A colour like #6366F1")
+      .default("#6366F1"),
+  });
+  export const Timeouts = z.object({
+    timeout: z.number().min(1).max(600).default(30),
+    sseReadTimeout: z.number().min(1).max(3600).default(300),
+  });
+  export const Upstream = z.object({ url: httpUrl, transport: Transport });
+
+  export const Create = z.object({
+    name: z.string().trim().min(1).max(40, "At most 40 characters (Dify's limit)"),
+    identifier: Identifier.optional(),
+    description: z.string().trim().max(1000).default(""),
+    upstream: Upstream,
+    headers: HeaderMap.default({}),
+    icon: Icon.default({ emoji: "🔗", background: "#6366F1" }),
+    timeouts: Timeouts.default({ timeout: 30, sseReadTimeout: 300 }),
+    enabled: z.boolean().default(true),
+    /** Lets GET /mcp (the optional server-to-client stream) through the gateway on Lambda. */
+    streamGet: z.boolean().default(false),
+  });
+  export type Create = z.input<typeof Create>;
+
+  export const Update = z.object({
+    name: z.string().trim().min(1).max(40, "At most 40 characters (Dify's limit)").optional(),
+    identifier: Identifier.optional(),
+    description: z.string().trim().max(1000).optional(),
+    upstream: Upstream.optional(),
+    headers: HeaderUpdate.optional(),
+    icon: z
+      .object({ emoji: z.string().min(1).max(16), background: z.string().regex(/^#[0-9A-Fa-f]{6}$/) })
+      .optional(),
+    timeouts: z
+      .object({ timeout: z.number().min(1).max(600), sseReadTimeout: z.number().min(1).max(3600) })
+      .optional(),
+    enabled: z.boolean().optional(),
+    streamGet: z.boolean().optional(),
+    version: z.number().int().min(1).optional(),
+  });
+  export type Update = z.input<typeof Update>;
+
+  export const Discovery = z.union([
+    z.object({ ok: z.literal(true), at: z.string(), toolCount: z.number() }),
+    z.object({ ok: z.literal(false), at: z.string(), code: z.string(), message: z.string() }),
+  ]);
+  export type Discovery = z.infer<typeof Discovery>;
+
+  export const Info = z.object({
+    id: z.string(),
+    name: z.string(),
+    identifier: z.string(),
+    identifierLocked: z.boolean(),
+    description: z.string(),
+    upstream: Upstream,
+    headers: MaskedHeaders,
+    icon: z.object({ emoji: z.string(), background: z.string() }),
+    timeouts: z.object({ timeout: z.number(), sseReadTimeout: z.number() }),
+    enabled: z.boolean(),
+    streamGet: z.boolean(),
+    discovery: Discovery.nullable(),
+    server: z.object({ name: z.string(), version: z.string(), protocolVersion: z.string() }).nullable(),
+    toolCount: z.number(),
+    spaceCount: z.number(),
+    version: z.number(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+  });
+  export type Info = z.infer<typeof Info>;
+
+  export const Id = z.string().regex(idPattern("ins"), "Not an instance id");
+
+  /** An instance as stored. Header values are sealed; the tools snapshot is a separate item. */
+  export interface Stored {
+    pk: "INSTANCE";
+    sk: string;
+    id: string;
+    name: string;
+    identifier: string;
+    description: string;
+    upstream: z.infer<typeof Upstream>;
+    headers: SealedHeaders;
+    icon: { emoji: string; background: string };
+    timeouts: { timeout: number; sseReadTimeout: number };
+    enabled: boolean;
+    streamGet: boolean;
+    discovery: Discovery | null;
+    server: Info["server"];
+    toolCount: number;
+    spaceCount?: number;
+    firstSyncedAt?: string;
+    version: number;
+    createdAt: string;
+    updatedAt: string;
+  }
+
+  const key = (id: string) => ({ pk: "INSTANCE", sk: id });
+  export const keyOf = key;
+  const identKey = (identifier: string) => ({ pk: `IDENT#${identifier}`, sk: "IDENT" });
+  const toolsKey = (id: string) => ({ pk: `INSTANCE#${id}`, sk: "TOOLS" });
+
+  export function toInfo(item: Stored): Info {
+    return {
+      id: item.id,
+      name: item.name,
+      identifier: item.identifier,
+      identifierLocked: Boolean(item.firstSyncedAt),
+      description: item.description,
+      upstream: item.upstream,
+      headers: maskHeaders(item.headers),
+      icon: item.icon,
+      timeouts: item.timeouts,
+      enabled: item.enabled,
+      streamGet: item.streamGet,
+      discovery: item.discovery,
+      server: item.server,
+      toolCount: item.toolCount,
+      spaceCount: item.spaceCount ?? 0,
+      version: item.version,
+      createdAt: item.createdAt,
+      updatedAt: item.updatedAt,
+    };
+  }
+
+  /** Dify's identifier rule from a display name: "GitHub Issues!" becomes "github-issues". */
+  export function identifierFrom(name: string): string {
+    const slug = name
+      .normalize("NFKD")
+      .toLowerCase()
+      .replace(/[^a-z0-9_-]+/g, "-")
+      .replace(/^-+|-+$/g, "")
+      .slice(0, 24)
+      .replace(/-+$/, "");
+    return slug || "mcp";
+  }
+
+  async function claimIdentifier(identifier: string, instanceId: string, explicit: boolean): Promise<string> {
+    const { store } = getRuntime();
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const suffix = attempt === 0 ? "" : `-${attempt + 1}`;
+      const candidate = `${identifier.slice(0, 24 - suffix.length)}${suffix}`;
+      try {
+        await store.create({ ...identKey(candidate), instanceId });
+        return candidate;
+      } catch (error) {
+        if (!isAppError(error) || error.code !== "conflict") throw error;
+        if (explicit) {
+          throw new AppError(
+            "identifier_taken",
+            `Another instance already uses the identifier ${identifier}. Choose another.`,
+            {
+              status: 409,
+              details: [{ path: "identifier", message: "Already in use" }],
+            },
+          );
+        }
+      }
+    }
+    throw new AppError("identifier_taken", "No free identifier could be derived from the name. Give one.", {
+      status: 409,
+    });
+  }
+
+  export async function create(input: Create): Promise<Info> {
+    const { store, now } = getRuntime();
+    const data = Create.parse(input);
+    const id = createId("ins", now().getTime());
+    const identifier = await claimIdentifier(
+      data.identifier ?? identifierFrom(data.name),
+      id,
+      data.identifier !== undefined,
+    );
+    const at = now().toISOString();
+    const item: Stored = {
+      pk: "INSTANCE",
+      sk: id,
+      id,
+      name: data.name,
+      identifier,
+      description: data.description,
+      upstream: data.upstream,
+      headers: await sealHeaders(data.headers),
+      icon: data.icon,
+      timeouts: data.timeouts,
+      enabled: data.enabled,
+      streamGet: data.streamGet,
+      discovery: null,
+      server: null,
+      toolCount: 0,
+      version: 1,
+      createdAt: at,
+      updatedAt: at,
+    };
+    try {
+      await store.create(item);
+    } catch (error) {
+      await store.delete(identKey(identifier));
+      throw error;
+    }
+    await Audit.record("instance.create", { type: "instance", id }, { name: data.name, identifier });
+    return discover(id, { audit: false });
+  }
+
+  export async function load(id: string): Promise<Stored> {
+    const item = Id.safeParse(id).success
+      ? await getRuntime().store.get<Stored>(key(id), { consistent: true })
+      : null;
+    if (!item) throw notFound("Instance", id);
+    return item;
+  }
+
+  export async function get(id: string): Promise<Info> {
+    return toInfo(await load(id));
+  }
+
+  export async function list(options: { cursor?: string; limit?: number } = {}) {
+    const page = await getRuntime().store.query<Stored>({
+      pk: "INSTANCE",
+      cursor: options.cursor,
+      limit: options.limit,
+    });
+    return { items: page.items.map(toInfo), nextCursor: page.nextCursor };
+  }
+
+  /** What changed in an update that Dify's copy of the provider shows (name, icon, URL, timeouts). */
+  export type Change =
+    | "name"
+    | "identifier"
+    | "icon"
+    | "upstream"
+    | "timeouts"
+    | "headers"
+    | "enabled"
+    | "other";
+
+  export async function update(id: string, input: Update): Promise<{ info: Info; changes: Change[] }> {
+    const { store, now } = getRuntime();
+    const data = Update.parse(input);
+    const item = await load(id);
+    if (data.version !== undefined && data.version !== item.version) {
+      throw conflict("The instance was changed by someone else since it was read. Reload it and try again.", {
+        expectedVersion: data.version,
+        actualVersion: item.version,
+      });
+    }
+    const changes: Change[] = [];
+    const differs = (a: unknown, b: unknown) => a !== undefined && JSON.stringify(a) !== JSON.stringify(b);
+    if (differs(data.name, item.name)) changes.push("name");
+    if (differs(data.icon, item.icon)) changes.push("icon");
+    if (differs(data.upstream, item.upstream)) changes.push("upstream");
+    if (differs(data.timeouts, item.timeouts)) changes.push("timeouts");
+    if (data.headers) changes.push("headers");
+    if (differs(data.enabled, item.enabled)) changes.push("enabled");
+
+    let identifier = item.identifier;
+    if (data.identifier !== undefined && data.identifier !== item.identifier) {
+      if (item.firstSyncedAt) {
+        throw new AppError(
+          "identifier_locked",
+          "The identifier cannot change once the instance has been synced: Dify apps refer to its tools by it.",
+          { status: 409, details: [{ path: "identifier", message: "Fixed after the first sync" }] },
+        );
+      }
+      identifier = await claimIdentifier(data.identifier, id, true);
+      changes.push("identifier");
+    }
+
+    let next: Stored;
+    try {
+      next = await store.replace<Stored>(
+        {
+          ...item,
+          name: data.name ?? item.name,
+          identifier,
+          description: data.description ?? item.description,
+          upstream: data.upstream ?? item.upstream,
+          headers: data.headers ? await updateHeaders(item.headers, data.headers) : item.headers,
+          icon: data.icon ?? item.icon,
+          timeouts: data.timeouts ?? item.timeouts,
+          enabled: data.enabled ?? item.enabled,
+          streamGet: data.streamGet ?? item.streamGet,
+          updatedAt: now().toISOString(),
+        },
+        item.version,
+      );
+    } catch (error) {
+      if (identifier !== item.identifier) await store.delete(identKey(identifier));
+      throw error;
+    }
+    if (identifier !== item.identifier) await store.delete(identKey(item.identifier));
+    await Audit.record(
+      "instance.update",
+      { type: "instance", id },
+      { fields: Object.keys(data).filter((f) => f !== "version") },
+    );
+    return { info: toInfo(next), changes };
+  }
+
+  export async function remove(id: string): Promise<void> {
+    const { store } = getRuntime();
+    const item = await load(id);
+    const grants = await store.query({ pk: `GRANT#${id}`, limit: 1 });
+    if (grants.items.length > 0) {
+      throw new AppError(
+        "instance_in_use",
+        `Instance ${item.name} still has access in some spaces. Remove that access first.`,
+        {
+          status: 409,
+        },
+      );
+    }
+    await store.delete(key(id));
+    await store.delete(toolsKey(id));
+    await store.delete(identKey(item.identifier));
+    await Audit.record("instance.delete", { type: "instance", id }, { name: item.name });
+  }
+
+  /** The instance's default headers in plain text, for discovery and the gateway. */
+  export async function headersOf(item: Stored) {
+    return openHeaders(item.headers);
+  }
+
+  /**
+   * Connects to the upstream, lists its tools and keeps the snapshot. A failure is stored as the
+   * instance's discovery state and returned, not thrown, so the admin sees it beside the instance.
+   */
+  export async function discover(id: string, options: { audit?: boolean } = {}): Promise<Info> {
+    const { store, now } = getRuntime();
+    const item = await load(id);
+    let discovery: Discovery;
+    let snapshot: ToolsSnapshot | null = null;
+    try {
+      snapshot = await discoverTools(item.upstream, {
+        headers: await headersOf(item),
+        timeoutMs: item.timeouts.timeout * 1000,
+      });
+      discovery = { ok: true, at: now().toISOString(), toolCount: snapshot.tools.length };
+    } catch (error) {
+      if (!isAppError(error)) throw error;
+      discovery = { ok: false, at: now().toISOString(), code: error.code, message: error.message };
+    }
+    if (snapshot) await saveTools(id, snapshot);
+    const set: Record<string, unknown> = { discovery };
+    if (snapshot) {
+      set.toolCount = snapshot.tools.length;
+      set.server = {
+        name: snapshot.serverName,
+        version: snapshot.serverVersion,
+        protocolVersion: snapshot.protocolVersion,
+      };
+    }
+    await store.patch(key(id), set);
+    if (options.audit !== false) {
+      await Audit.record(
+        "instance.discover",
+        { type: "instance", id },
+        { ok: discovery.ok, toolCount: snapshot?.tools.length },
+      );
+    }
+    return toInfo({ ...item, ...(set as Partial<Stored>) });
+  }
+
+  async function saveTools(id: string, snapshot: ToolsSnapshot) {
+    const packed = gzipSync(JSON.stringify(snapshot));
+    if (packed.length > 350_000) {
+      throw new AppError(
+        "tools_too_large",
+        "The upstream's tool list is too large to keep (over 350 KB compressed).",
+        {
+          status: 422,
+        },
+      );
+    }
+    await getRuntime().store.put({ ...toolsKey(id), snapshot: packed });
+  }
+
+  /** The last discovered tools, or null if discovery never succeeded. */
+  export async function tools(id: string): Promise<ToolsSnapshot | null> {
+    await load(id);
+    const item = await getRuntime().store.get<{ pk: string; sk: string; snapshot: Uint8Array }>(toolsKey(id));
+    if (!item) return null;
+    return ToolsSnapshot.parse(JSON.parse(gunzipSync(item.snapshot).toString("utf8")));
+  }
+
+  /** Keeps a freshly discovered snapshot (the sync and the refresh discover once per instance). */
+  export async function keepTools(id: string, snapshot: ToolsSnapshot) {
+    const { store, now } = getRuntime();
+    await saveTools(id, snapshot);
+    await store.patch(key(id), {
+      discovery: { ok: true, at: now().toISOString(), toolCount: snapshot.tools.length },
+      toolCount: snapshot.tools.length,
+      server: {
+        name: snapshot.serverName,
+        version: snapshot.serverVersion,
+        protocolVersion: snapshot.protocolVersion,
+      },
+    });
+  }
+}

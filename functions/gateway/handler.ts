@@ -1,0 +1,709 @@
+import { createHash, randomUUID, timingSafeEqual } from "node:crypto";
+import { AppError } from "../core/errors";
+import { createBoundedMap, createTtlCache } from "./cache";
+import { clientResponseHeaders, upstreamRequestHeaders } from "./headers";
+
+export interface GatewayGrant {
+  instanceId: string;
+  platformId: string;
+  spaceId: string;
+  /** Lowercase hex sha256 of the credential, as stored. */
+  tokenHash: string;
+  enabled: boolean;
+  /** ISO timestamp, or null for no expiry. */
+  expiresAt: string | null;
+  /** The space's pass-through headers, decrypted. */
+  headers: Record<string, string>;
+}
+
+export interface GatewayInstance {
+  id: string;
+  enabled: boolean;
+  /** url is the full MCP endpoint: http://host/mcp (streamable HTTP) or http://host/sse (SSE). */
+  upstream: { url: string; transport: "streamable-http" | "sse" };
+  /** The instance's default pass-through headers, decrypted. */
+  headers: Record<string, string>;
+  /** Seconds. */
+  timeouts: { timeout: number; sseReadTimeout: number };
+  /** Allow GET /mcp (the server-to-client stream) on Lambda. */
+  streamGet: boolean;
+}
+
+export interface GatewayResolver {
+  grantByTokenHash(tokenHash: string): Promise<GatewayGrant | null>;
+  instance(instanceId: string): Promise<GatewayInstance | null>;
+}
+
+export interface UsageSink {
+  record(
+    grant: { instanceId: string; platformId: string; spaceId: string },
+    outcome: { error: boolean },
+  ): void;
+}
+
+export interface GatewayTimers {
+  setTimeout(callback: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export interface GatewayOptions {
+  resolver: GatewayResolver;
+  mode: "local" | "lambda";
+  /** Clock for the lookup cache and credential expiry. */
+  now?: () => number;
+  /** How long a lookup (a miss included) is reused: the bound for disable, rotate and delete. */
+  cacheTtlMs?: number;
+  keepaliveMs?: number;
+  /** Drives upstream timeouts, idle stream ends and keepalives. */
+  timers?: GatewayTimers;
+  usage?: UsageSink;
+  /** Structured log lines. Never given a credential or a header value. */
+  log?: (entry: Record<string, unknown>) => void;
+  maxBodyBytes?: number;
+}
+
+export interface GatewayContext {
+  clientIp?: string;
+  /** Aborts when the client goes away. Defaults to request.signal. */
+  signal?: AbortSignal;
+  requestId?: string;
+}
+
+export type Gateway = (request: Request, context?: GatewayContext) => Promise<Response>;
+
+type Leaf = "mcp" | "sse" | "messages";
+type Outcome = "completed" | "client_closed" | "idle_timeout" | "upstream_error";
+
+const allowedMethods: Record<Leaf, string[]> = {
+  mcp: ["POST", "GET", "DELETE"],
+  sse: ["GET"],
+  messages: ["POST"],
+};
+
+const routePattern = /^\/gateway\/([A-Za-z0-9_-]{1,128})\/(mcp|sse|messages)$/;
+const credentialPattern = /^sg_[A-Za-z0-9_-]{16,256}$/;
+const bearerPattern = /^Bearer[ \t]+(\S+)[ \t]*$/i;
+const credentialQuery = "sg_token";
+const realm = 'Bearer realm="spacegate"';
+const encoder = new TextEncoder();
+const keepaliveComment = encoder.encode(": keepalive\n\n");
+const noop = () => {};
+
+export const defaultMaxBodyBytes = 8 * 1024 * 1024;
+
+const sha256Hex = (text: string) => createHash("sha256").update(text).digest("hex");
+
+function sameHash(storedHex: string, computedHex: string) {
+  const stored = Buffer.from(storedHex.toLowerCase(), "hex");
+  const computed = Buffer.from(computedHex, "hex");
+  return stored.length === computed.length && timingSafeEqual(stored, computed);
+}
+
+function presentedCredential(request: Request, url: URL) {
+  const authorization = request.headers.get("authorization");
+  const apiKey = request.headers.get("x-api-key");
+  const query = url.searchParams.get(credentialQuery);
+  const candidates: Array<{ token: string | undefined; via: "header" | "query" }> = [
+    { token: authorization ? bearerPattern.exec(authorization)?.[1] : undefined, via: "header" },
+    { token: apiKey?.trim(), via: "header" },
+    { token: query ?? undefined, via: "query" },
+  ];
+  const found = candidates.find((candidate) => candidate.token && credentialPattern.test(candidate.token));
+  return {
+    token: found?.token ?? null,
+    via: found?.via ?? "header",
+    given: Boolean(authorization || apiKey || query),
+  };
+}
+
+/** The client's query minus the credential, as the raw string when there was nothing to remove. */
+function forwardedQuery(url: URL): string {
+  if (!url.searchParams.has(credentialQuery)) return url.search.slice(1);
+  const params = new URLSearchParams(url.search);
+  params.delete(credentialQuery);
+  return params.toString();
+}
+
+function withQuery(base: string, query: string): string {
+  if (!query) return base;
+  const target = new URL(base);
+  target.search = target.search ? `${target.search.slice(1)}&${query}` : query;
+  return target.href;
+}
+
+const sessionKey = (instanceId: string, query: string) => {
+  const params = new URLSearchParams(query);
+  params.delete(credentialQuery);
+  params.sort();
+  return `${instanceId}\n${params.toString()}`;
+};
+
+function jsonRpcError(error: AppError, requestId: string, extraHeaders: Record<string, string> = {}) {
+  const body = {
+    jsonrpc: "2.0",
+    id: null,
+    error: { code: -32000, message: error.message, data: { code: error.code, requestId } },
+  };
+  return new Response(JSON.stringify(body), {
+    status: error.status,
+    headers: { "content-type": "application/json", "x-request-id": requestId, ...extraHeaders },
+  });
+}
+
+function contentLengthOf(headers: Headers): number | null {
+  const raw = headers.get("content-length");
+  if (raw === null || !/^\d+$/.test(raw.trim())) return null;
+  return Number(raw.trim());
+}
+
+/** Errors the request body stream once it grows past the limit. */
+function limitBody(body: ReadableStream<Uint8Array>, maxBytes: number, onExceeded: () => void) {
+  let total = 0;
+  return body.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        total += chunk.byteLength;
+        if (total > maxBytes) {
+          onExceeded();
+          controller.error(new Error("request body too large"));
+          return;
+        }
+        controller.enqueue(chunk);
+      },
+    }),
+  );
+}
+
+const LF = 0x0a;
+const CR = 0x0d;
+
+/** Index just past the blank line that ends the first complete SSE event, or -1. */
+function eventEnd(bytes: Uint8Array): number {
+  let lineStart = 0;
+  for (let i = 0; i < bytes.length; i++) {
+    const byte = bytes[i];
+    if (byte !== LF && byte !== CR) continue;
+    // A CR at the very end may be the first half of a CRLF: wait for the next byte.
+    if (byte === CR && i === bytes.length - 1) return -1;
+    const next = byte === CR && bytes[i + 1] === LF ? i + 2 : i + 1;
+    if (i === lineStart) return next;
+    lineStart = next;
+    i = next - 1;
+  }
+  return -1;
+}
+
+/** Whether output ending with these bytes sits between SSE events (or nothing was sent yet). */
+function atEventBoundary(tail: Uint8Array): boolean {
+  let end = tail.length;
+  if (end === 0) return true;
+  if (tail[end - 1] === LF) end -= end >= 2 && tail[end - 2] === CR ? 2 : 1;
+  else if (tail[end - 1] === CR) end -= 1;
+  else return false;
+  return end > 0 && (tail[end - 1] === LF || tail[end - 1] === CR);
+}
+
+function lastBytes(previous: Uint8Array, chunk: Uint8Array, count: number): Uint8Array {
+  if (chunk.length >= count) return chunk.slice(chunk.length - count);
+  const joined = new Uint8Array(previous.length + chunk.length);
+  joined.set(previous);
+  joined.set(chunk, previous.length);
+  return joined.slice(Math.max(0, joined.length - count));
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  if (a.length === 0) return b;
+  const joined = new Uint8Array(a.length + b.length);
+  joined.set(a);
+  joined.set(b, a.length);
+  return joined;
+}
+
+function parseEvent(bytes: Uint8Array): { type: string; data: string } {
+  let type = "message";
+  const data: string[] = [];
+  for (const line of new TextDecoder().decode(bytes).split(/\r\n|\r|\n/)) {
+    if (line === "" || line.startsWith(":")) continue;
+    const colon = line.indexOf(":");
+    const field = colon < 0 ? line : line.slice(0, colon);
+    let value = colon < 0 ? "" : line.slice(colon + 1);
+    if (value.startsWith(" ")) value = value.slice(1);
+    if (field === "event") type = value;
+    else if (field === "data") data.push(value);
+  }
+  return { type, data: data.join("\n") };
+}
+
+const maxPendingEventBytes = 1024 * 1024;
+
+/**
+ * Rewrites the data of the first `endpoint` event of an SSE stream; everything before it passes
+ * event by event, everything after it byte for byte.
+ */
+function endpointRewriter(rewrite: (data: string) => string) {
+  let pending: Uint8Array = new Uint8Array(0);
+  let done = false;
+  return {
+    push(chunk: Uint8Array): Uint8Array[] {
+      if (done) return [chunk];
+      pending = concat(pending, chunk);
+      const out: Uint8Array[] = [];
+      for (let end = eventEnd(pending); end >= 0; end = eventEnd(pending)) {
+        const event = pending.subarray(0, end);
+        pending = pending.subarray(end);
+        const parsed = parseEvent(event);
+        if (parsed.type !== "endpoint") {
+          out.push(event);
+          continue;
+        }
+        out.push(encoder.encode(`event: endpoint\ndata: ${rewrite(parsed.data)}\n\n`));
+        if (pending.length > 0) out.push(pending);
+        pending = new Uint8Array(0);
+        done = true;
+        return out;
+      }
+      if (pending.length > maxPendingEventBytes)
+        throw new Error("SSE event too large before the endpoint event");
+      return out;
+    },
+  };
+}
+
+/**
+ * The upstream's body as the client's: chunk by chunk as it arrives, keepalive comments between SSE
+ * events after keepaliveMs of silence, and an end after idleMs without anything from the upstream.
+ */
+function relayBody(
+  source: ReadableStream<Uint8Array>,
+  options: {
+    eventStream: boolean;
+    rewriter?: ReturnType<typeof endpointRewriter>;
+    keepaliveMs: number;
+    idleMs: number;
+    timers: GatewayTimers;
+    clientGone: () => boolean;
+    abortUpstream: () => void;
+    onEnd: (outcome: Outcome) => void;
+  },
+): ReadableStream<Uint8Array> {
+  const { timers } = options;
+  const reader = source.getReader();
+  let controller!: ReadableStreamDefaultController<Uint8Array>;
+  let ended = false;
+  let tail: Uint8Array = new Uint8Array(0);
+  let keepaliveTimer: unknown;
+  let idleTimer: unknown;
+
+  const end = (outcome: Outcome) => {
+    if (ended) return false;
+    ended = true;
+    timers.clearTimeout(keepaliveTimer);
+    timers.clearTimeout(idleTimer);
+    options.onEnd(outcome);
+    return true;
+  };
+  const send = (chunk: Uint8Array) => {
+    controller.enqueue(chunk);
+    if (!options.eventStream) return;
+    tail = lastBytes(tail, chunk, 4);
+    armKeepalive();
+  };
+  const armKeepalive = () => {
+    timers.clearTimeout(keepaliveTimer);
+    if (ended || !options.eventStream) return;
+    keepaliveTimer = timers.setTimeout(() => {
+      if (ended) return;
+      if (atEventBoundary(tail)) send(keepaliveComment);
+      else armKeepalive();
+    }, options.keepaliveMs);
+  };
+  const armIdle = () => {
+    timers.clearTimeout(idleTimer);
+    if (ended) return;
+    idleTimer = timers.setTimeout(() => {
+      if (!end("idle_timeout")) return;
+      controller.close();
+      reader.cancel().catch(noop);
+      options.abortUpstream();
+    }, options.idleMs);
+  };
+
+  return new ReadableStream<Uint8Array>(
+    {
+      start(streamController) {
+        controller = streamController;
+        armKeepalive();
+        armIdle();
+      },
+      async pull() {
+        // A pull must enqueue something or finish, or the stream would stall.
+        while (!ended) {
+          let chunks: Uint8Array[];
+          try {
+            const result = await reader.read();
+            if (ended) return;
+            if (result.done) {
+              end("completed");
+              controller.close();
+              return;
+            }
+            armIdle();
+            chunks = options.rewriter ? options.rewriter.push(result.value) : [result.value];
+          } catch (error) {
+            if (!end(options.clientGone() ? "client_closed" : "upstream_error")) return;
+            controller.error(error);
+            options.abortUpstream();
+            return;
+          }
+          const nonEmpty = chunks.filter((chunk) => chunk.byteLength > 0);
+          for (const chunk of nonEmpty) send(chunk);
+          if (nonEmpty.length > 0) return;
+        }
+      },
+      cancel() {
+        end("client_closed");
+        options.abortUpstream();
+        reader.cancel().catch(noop);
+      },
+    },
+    { highWaterMark: 0 },
+  );
+}
+
+const defaultTimers: GatewayTimers = {
+  setTimeout: (callback, ms) => setTimeout(callback, ms),
+  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout> | undefined),
+};
+
+/**
+ * The MCP gateway: authenticates the space's credential, then streams the request to the instance's
+ * upstream and its answer back, unbuffered. A web-standard fetch handler.
+ */
+export function createGateway(options: GatewayOptions): Gateway {
+  const now = options.now ?? Date.now;
+  const timers = options.timers ?? defaultTimers;
+  const keepaliveMs = options.keepaliveMs ?? 25_000;
+  const maxBodyBytes = options.maxBodyBytes ?? defaultMaxBodyBytes;
+  const log = options.log ?? noop;
+  const cacheTtlMs = options.cacheTtlMs ?? 5_000;
+  const grants = createTtlCache<GatewayGrant | null>({ ttlMs: cacheTtlMs, now });
+  const instances = createTtlCache<GatewayInstance | null>({ ttlMs: cacheTtlMs, now });
+  // Where each SSE session's upstream wants its messages, and per instance the path last announced.
+  const sessions = createBoundedMap<string>(10_000);
+  const announced = createBoundedMap<string>(1_000);
+
+  /** The grant and instance a request may use, or why not. Nothing here touches the upstream. */
+  async function authorize(
+    request: Request,
+    url: URL,
+    instanceId: string,
+    leaf: Leaf,
+  ): Promise<Authorization> {
+    const credential = presentedCredential(request, url);
+    if (!credential.token) {
+      return credential.given
+        ? refusal(401, "credential_invalid", "The gateway credential is malformed.", invalidTokenChallenge)
+        : refusal(401, "credential_missing", "Send the gateway credential as Authorization: Bearer sg_….", {
+            "www-authenticate": realm,
+          });
+    }
+    const tokenHash = sha256Hex(credential.token);
+    let grant: GatewayGrant | null;
+    try {
+      grant = await grants.get(tokenHash, () => options.resolver.grantByTokenHash(tokenHash));
+    } catch (cause) {
+      return { ...unavailable(), cause };
+    }
+    if (!grant || !sameHash(grant.tokenHash, tokenHash)) {
+      return refusal(
+        401,
+        "credential_invalid",
+        "The gateway credential is not valid: it may have been rotated or revoked.",
+        invalidTokenChallenge,
+      );
+    }
+    if (grant.expiresAt !== null && Date.parse(grant.expiresAt) <= now()) {
+      return refusal(401, "credential_expired", "The gateway credential has expired.", invalidTokenChallenge);
+    }
+    if (grant.instanceId !== instanceId) {
+      return {
+        ...refusal(403, "credential_wrong_instance", "This credential belongs to another MCP server."),
+        spaceId: grant.spaceId,
+      };
+    }
+    let instance: GatewayInstance | null;
+    try {
+      instance = await instances.get(instanceId, () => options.resolver.instance(instanceId));
+    } catch (cause) {
+      return { ...unavailable(), cause, grant };
+    }
+    const refuse = (status: number, code: string, message: string, headers?: Record<string, string>) => ({
+      ...refusal(status, code, message, headers),
+      grant,
+    });
+    if (!instance) return refuse(404, "instance_not_found", `MCP server ${instanceId} does not exist.`);
+    if (!grant.enabled)
+      return refuse(403, "access_disabled", "Access to this MCP server is disabled for this space.");
+    if (!instance.enabled) return refuse(403, "instance_disabled", "This MCP server is disabled.");
+    const sse = instance.upstream.transport === "sse";
+    if (sse !== (leaf !== "mcp")) {
+      return refuse(
+        404,
+        "transport_mismatch",
+        sse
+          ? `This MCP server speaks SSE: use /gateway/${instanceId}/sse.`
+          : `This MCP server speaks streamable HTTP: use /gateway/${instanceId}/mcp.`,
+      );
+    }
+    if (leaf === "mcp" && request.method === "GET" && options.mode === "lambda" && !instance.streamGet) {
+      return refuse(
+        405,
+        "method_not_allowed",
+        "This gateway does not hold a standalone server stream open.",
+        {
+          allow: "POST, DELETE",
+        },
+      );
+    }
+    return { grant, instance, credential: { token: credential.token, via: credential.via } };
+  }
+
+  function upstreamTarget(leaf: Leaf, instance: GatewayInstance, url: URL): string {
+    const query = forwardedQuery(url);
+    if (leaf !== "messages") return withQuery(instance.upstream.url, query);
+    return (
+      sessions.get(sessionKey(instance.id, query)) ??
+      withQuery(announced.get(instance.id) ?? new URL("messages", instance.upstream.url).href, query)
+    );
+  }
+
+  /** Remembers where the upstream wants this session's messages; answers the client's own endpoint. */
+  function announceEndpoint(
+    instance: GatewayInstance,
+    data: string,
+    credential: { token: string; via: string },
+  ) {
+    const endpoint = new URL(data.trim(), instance.upstream.url);
+    const key = sessionKey(instance.id, endpoint.search.slice(1));
+    sessions.set(key, endpoint.href);
+    announced.set(instance.id, `${endpoint.origin}${endpoint.pathname}`);
+    // Relative to the client's own /gateway/{id}/sse URL, so it also holds behind a stage prefix. A
+    // client that could only put the credential in the URL needs it in the message URL as well.
+    let clientEndpoint = `messages${endpoint.search}`;
+    if (credential.via === "query") {
+      const params = new URLSearchParams(endpoint.search);
+      params.set(credentialQuery, credential.token);
+      clientEndpoint = `messages?${params.toString()}`;
+    }
+    return { key, clientEndpoint };
+  }
+
+  return async function gateway(request, context = {}) {
+    const started = now();
+    const requestId = context.requestId ?? randomUUID();
+    const url = new URL(request.url);
+    const match = routePattern.exec(url.pathname);
+    const fields: Record<string, unknown> = {
+      requestId,
+      method: request.method,
+      instanceId: match?.[1],
+      route: match?.[2],
+    };
+    let grant: GatewayGrant | undefined;
+
+    const logLine = (status: number, extra: Record<string, unknown>) =>
+      log({
+        level: status >= 500 ? "error" : status >= 400 ? "warn" : "info",
+        msg: "gateway request",
+        ...fields,
+        status,
+        durationMs: now() - started,
+        ...extra,
+      });
+    const refuse = ({ error, headers, cause }: Refusal) => {
+      logLine(error.status, { code: error.code, ...(cause ? { cause: describe(cause) } : {}) });
+      if (grant) options.usage?.record(grant, { error: error.status >= 500 });
+      return jsonRpcError(error, requestId, headers);
+    };
+
+    if (!match) return refuse(refusal(404, "route_not_found", "No MCP endpoint at this path."));
+    const instanceId = match[1]!;
+    const leaf = match[2] as Leaf;
+    if (!allowedMethods[leaf].includes(request.method)) {
+      return refuse(
+        refusal(405, "method_not_allowed", `${request.method} is not allowed on this MCP endpoint.`, {
+          allow: allowedMethods[leaf].join(", "),
+        }),
+      );
+    }
+    const declaredLength = contentLengthOf(request.headers);
+    if (declaredLength !== null && declaredLength > maxBodyBytes) return refuse(tooLarge(maxBodyBytes));
+
+    const authorization = await authorize(request, url, instanceId, leaf);
+    if (authorization.grant) {
+      grant = authorization.grant;
+      fields.spaceId = grant.spaceId;
+      fields.platformId = grant.platformId;
+    } else if ("spaceId" in authorization) {
+      fields.spaceId = authorization.spaceId;
+    }
+    if ("error" in authorization) return refuse(authorization);
+    const { instance, credential } = authorization;
+
+    const { headers, rejected } = upstreamRequestHeaders(request.headers, {
+      passThrough: [instance.headers, authorization.grant.headers],
+      clientIp: context.clientIp,
+      proto: url.protocol.slice(0, -1),
+      requestId,
+      contentLength: request.method === "POST" && declaredLength !== null ? String(declaredLength) : null,
+    });
+    if (rejected.length > 0) {
+      log({ level: "warn", msg: "pass-through headers skipped", ...fields, headerNames: rejected });
+    }
+
+    const upstreamAbort = new AbortController();
+    const clientSignal = context.signal ?? request.signal;
+    const abortUpstream = () => upstreamAbort.abort();
+    if (clientSignal.aborted) upstreamAbort.abort();
+    else clientSignal.addEventListener("abort", abortUpstream, { once: true });
+    const release = () => clientSignal.removeEventListener("abort", abortUpstream);
+    let failure: "timeout" | "too_large" | null = null;
+    const connectTimer = timers.setTimeout(
+      () => {
+        failure = "timeout";
+        upstreamAbort.abort();
+      },
+      secondsToMs(instance.timeouts.timeout, 30),
+    );
+    const body =
+      request.method === "POST" && request.body
+        ? limitBody(request.body, maxBodyBytes, () => {
+            failure = "too_large";
+          })
+        : null;
+
+    let upstream: Response;
+    try {
+      upstream = await fetch(upstreamTarget(leaf, instance, url), {
+        method: request.method,
+        headers,
+        body,
+        duplex: "half",
+        redirect: "manual",
+        signal: upstreamAbort.signal,
+      } as RequestInit);
+    } catch (cause) {
+      timers.clearTimeout(connectTimer);
+      release();
+      const reason = failure as "timeout" | "too_large" | null;
+      if (reason === "too_large") return refuse(tooLarge(maxBodyBytes));
+      if (reason === "timeout") {
+        return refuse({
+          ...refusal(504, "upstream_timeout", "The MCP server did not answer in time."),
+          cause,
+        });
+      }
+      if (clientSignal.aborted) return refuse(refusal(499, "client_closed", "The client went away."));
+      return refuse({
+        ...refusal(502, "upstream_unreachable", "The MCP server could not be reached."),
+        cause,
+      });
+    }
+    timers.clearTimeout(connectTimer);
+
+    if (upstream.status >= 300 && upstream.status < 400) {
+      upstream.body?.cancel().catch(noop);
+      release();
+      return refuse(
+        refusal(
+          502,
+          "upstream_redirect",
+          "The MCP server answered with a redirect: set the instance's upstream URL to its final address.",
+        ),
+      );
+    }
+
+    const status = upstream.status;
+    const eventStream = /^\s*text\/event-stream/i.test(upstream.headers.get("content-type") ?? "");
+    const responseHeaders = clientResponseHeaders(upstream.headers, { streaming: eventStream });
+    responseHeaders.set("x-request-id", requestId);
+    if (eventStream) responseHeaders.set("x-accel-buffering", "no");
+    let sessionToForget: string | null = null;
+    const finish = (outcome: Outcome) => {
+      release();
+      if (sessionToForget !== null) sessions.delete(sessionToForget);
+      logLine(status, { outcome });
+      options.usage?.record(authorization.grant, { error: status >= 500 || outcome === "upstream_error" });
+    };
+
+    if (upstream.body === null || status === 204 || status === 205 || status === 304) {
+      upstream.body?.cancel().catch(noop);
+      finish("completed");
+      return new Response(null, { status, statusText: upstream.statusText, headers: responseHeaders });
+    }
+    const rewriter =
+      leaf === "sse" && eventStream && upstream.ok
+        ? endpointRewriter((data) => {
+            const { key, clientEndpoint } = announceEndpoint(instance, data, credential);
+            sessionToForget = key;
+            return clientEndpoint;
+          })
+        : undefined;
+    const relayed = relayBody(upstream.body, {
+      eventStream,
+      rewriter,
+      keepaliveMs,
+      idleMs: secondsToMs(instance.timeouts.sseReadTimeout, 300),
+      timers,
+      clientGone: () => clientSignal.aborted,
+      abortUpstream,
+      onEnd: finish,
+    });
+    return new Response(relayed, { status, statusText: upstream.statusText, headers: responseHeaders });
+  };
+}
+
+type Refusal = {
+  error: AppError;
+  headers?: Record<string, string>;
+  cause?: unknown;
+  /** The grant whose usage this refusal counts as. */
+  grant?: GatewayGrant;
+  /** The space of a credential used against another instance, for the log only. */
+  spaceId?: string;
+};
+type Authorization =
+  | Refusal
+  | {
+      grant: GatewayGrant;
+      instance: GatewayInstance;
+      credential: { token: string; via: "header" | "query" };
+    };
+
+const invalidTokenChallenge = { "www-authenticate": `${realm}, error="invalid_token"` };
+
+const refusal = (
+  status: number,
+  code: string,
+  message: string,
+  headers?: Record<string, string>,
+): Refusal => ({
+  error: new AppError(code, message, { status }),
+  headers,
+});
+
+const secondsToMs = (seconds: number, fallback: number) =>
+  (Number.isFinite(seconds) && seconds > 0 ? seconds : fallback) * 1000;
+
+const tooLarge = (maxBytes: number) =>
+  refusal(413, "body_too_large", `The request body is larger than ${Math.round(maxBytes / 1024 / 1024)} MB.`);
+
+const unavailable = () =>
+  refusal(503, "gateway_unavailable", "The gateway could not look up this credential; try again shortly.");
+
+/** An error's kind and message for a log line: fetch failures carry the useful part in `cause`. */
+function describe(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const cause = error.cause instanceof Error ? `: ${error.cause.message}` : "";
+  return `${error.name}: ${error.message}${cause}`;
+}

@@ -1,0 +1,100 @@
+export interface UsageEntry {
+  instanceId: string;
+  platformId: string;
+  spaceId: string;
+  calls: number;
+  errors: number;
+  /** ISO timestamp of the last call counted in this entry. */
+  lastUsedAt: string;
+}
+
+interface UsageTimers {
+  setTimeout(callback: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+const unrefTimers: UsageTimers = {
+  setTimeout: (callback, ms) => setTimeout(callback, ms).unref(),
+  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout> | undefined),
+};
+
+/**
+ * Counts gateway calls per grant in memory and hands them to `flush` at most once per interval,
+ * off the request path. A failed flush keeps its counts for the next one.
+ */
+export function createUsageRecorder(options: {
+  flush: (entries: UsageEntry[]) => Promise<void>;
+  intervalMs?: number;
+  now?: () => number;
+  timers?: UsageTimers;
+  onError?: (error: unknown) => void;
+}) {
+  const intervalMs = options.intervalMs ?? 60_000;
+  const now = options.now ?? Date.now;
+  const timers = options.timers ?? unrefTimers;
+  let pending = new Map<string, UsageEntry>();
+  let timer: unknown;
+  let scheduled = false;
+  let flushing: Promise<void> = Promise.resolve();
+
+  const merge = (entry: UsageEntry) => {
+    const key = `${entry.instanceId}\n${entry.spaceId}\n${entry.platformId}`;
+    const existing = pending.get(key);
+    if (!existing) {
+      pending.set(key, { ...entry });
+      return;
+    }
+    existing.calls += entry.calls;
+    existing.errors += entry.errors;
+    if (entry.lastUsedAt > existing.lastUsedAt) existing.lastUsedAt = entry.lastUsedAt;
+  };
+
+  const schedule = () => {
+    if (scheduled) return;
+    scheduled = true;
+    timer = timers.setTimeout(() => {
+      scheduled = false;
+      flushNow().catch((error) => options.onError?.(error));
+    }, intervalMs);
+  };
+
+  const flushOnce = async () => {
+    if (pending.size === 0) return;
+    const batch = [...pending.values()];
+    pending = new Map();
+    try {
+      await options.flush(batch);
+    } catch (error) {
+      for (const entry of batch) merge(entry);
+      schedule();
+      throw error;
+    }
+  };
+
+  /** Flushes what is pending now (after any flush under way); for shutdown and tests. */
+  function flushNow(): Promise<void> {
+    const next = flushing.then(flushOnce);
+    flushing = next.catch(() => {});
+    return next;
+  }
+
+  return {
+    record(grant: { instanceId: string; platformId: string; spaceId: string }, outcome: { error: boolean }) {
+      merge({
+        instanceId: grant.instanceId,
+        platformId: grant.platformId,
+        spaceId: grant.spaceId,
+        calls: 1,
+        errors: outcome.error ? 1 : 0,
+        lastUsedAt: new Date(now()).toISOString(),
+      });
+      schedule();
+    },
+    flushNow,
+    /** Stops the timer without flushing. */
+    stop() {
+      timers.clearTimeout(timer);
+      scheduled = false;
+    },
+  };
+}

@@ -1,0 +1,1027 @@
+import { createHash, randomBytes } from "node:crypto";
+import type { Server } from "node:http";
+import { serve } from "@hono/node-server";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { afterEach, describe, expect, it } from "vitest";
+import {
+  createGateway,
+  type Gateway,
+  type GatewayGrant,
+  type GatewayInstance,
+  type GatewayResolver,
+  type GatewayTimers,
+} from "../../functions/gateway/handler";
+import { startMcpUpstream } from "../support/mcp-upstream";
+import { type RawExchange, startRawUpstream } from "../support/raw-upstream";
+
+const cleanups: Array<() => unknown> = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+const sha256 = (data: string | Uint8Array) => createHash("sha256").update(data).digest("hex");
+const newCredential = () => `sg_${randomBytes(32).toString("base64url")}`;
+
+class MemoryResolver implements GatewayResolver {
+  readonly grants = new Map<string, GatewayGrant>();
+  readonly instances = new Map<string, GatewayInstance>();
+  async grantByTokenHash(tokenHash: string) {
+    return this.grants.get(tokenHash) ?? null;
+  }
+  async instance(instanceId: string) {
+    return this.instances.get(instanceId) ?? null;
+  }
+}
+
+/** Timers that only fire when the test advances them. */
+function manualTimers() {
+  let at = 0;
+  let sequence = 0;
+  const pending = new Map<number, { due: number; callback: () => void }>();
+  const timers: GatewayTimers & { advance(ms: number): void } = {
+    setTimeout(callback, ms) {
+      sequence += 1;
+      pending.set(sequence, { due: at + ms, callback });
+      return sequence;
+    },
+    clearTimeout(handle) {
+      pending.delete(handle as number);
+    },
+    advance(ms) {
+      const target = at + ms;
+      for (;;) {
+        const next = [...pending.entries()]
+          .filter(([, timer]) => timer.due <= target)
+          .sort(([, a], [, b]) => a.due - b.due)[0];
+        if (!next) break;
+        pending.delete(next[0]);
+        at = next[1].due;
+        next[1].callback();
+      }
+      at = target;
+    },
+  };
+  return timers;
+}
+
+async function serveFetch(gateway: Gateway) {
+  let server: Server | undefined;
+  const port = await new Promise<number>((resolve) => {
+    server = serve(
+      {
+        fetch: (request, env) =>
+          gateway(request, { clientIp: "incoming" in env ? env.incoming.socket.remoteAddress : undefined }),
+        port: 0,
+        hostname: "127.0.0.1",
+        overrideGlobalObjects: false,
+      },
+      (info) => resolve(info.port),
+    ) as Server;
+  });
+  cleanups.push(
+    () =>
+      new Promise<void>((resolve) => {
+        server?.close(() => resolve());
+        server?.closeAllConnections();
+      }),
+  );
+  return `http://127.0.0.1:${port}`;
+}
+
+async function startGateway(options: { mode?: "local" | "lambda"; cacheTtlMs?: number } = {}) {
+  const resolver = new MemoryResolver();
+  const timers = manualTimers();
+  const clock = { now: Date.parse("2026-01-15T10:00:00Z") };
+  const logs: Array<Record<string, unknown>> = [];
+  const usage: Array<{ spaceId: string; error: boolean }> = [];
+  const usageWatchers: Array<() => void> = [];
+  const usageRecorded = (count: number) =>
+    new Promise<void>((resolve) => {
+      const check = () => (usage.length >= count ? resolve() : usageWatchers.push(check));
+      check();
+    });
+  const gateway = createGateway({
+    resolver,
+    mode: options.mode ?? "local",
+    now: () => clock.now,
+    cacheTtlMs: options.cacheTtlMs ?? 5_000,
+    keepaliveMs: 25_000,
+    timers,
+    usage: {
+      record: (grant, outcome) => {
+        usage.push({ spaceId: grant.spaceId, error: outcome.error });
+        for (const watcher of usageWatchers.splice(0)) watcher();
+      },
+    },
+    log: (entry) => logs.push(entry),
+  });
+  const url = await serveFetch(gateway);
+
+  const addInstance = (
+    id: string,
+    upstream: GatewayInstance["upstream"],
+    overrides: Partial<GatewayInstance> = {},
+  ) => {
+    const instance: GatewayInstance = {
+      id,
+      enabled: true,
+      upstream,
+      headers: {},
+      timeouts: { timeout: 30, sseReadTimeout: 300 },
+      streamGet: false,
+      ...overrides,
+    };
+    resolver.instances.set(id, instance);
+    return instance;
+  };
+  const addGrant = (instanceId: string, spaceId: string, overrides: Partial<GatewayGrant> = {}) => {
+    const credential = newCredential();
+    const grant: GatewayGrant = {
+      instanceId,
+      platformId: "plt_dify",
+      spaceId,
+      tokenHash: sha256(credential),
+      enabled: true,
+      expiresAt: null,
+      headers: {},
+      ...overrides,
+    };
+    resolver.grants.set(grant.tokenHash, grant);
+    return { credential, grant };
+  };
+  const endpoint = (instanceId: string, leaf: "mcp" | "sse" | "messages") =>
+    `${url}/gateway/${instanceId}/${leaf}`;
+  return {
+    url,
+    gateway,
+    resolver,
+    timers,
+    clock,
+    logs,
+    usage,
+    usageRecorded,
+    addInstance,
+    addGrant,
+    endpoint,
+  };
+}
+
+async function mcpUpstream(options: Parameters<typeof startMcpUpstream>[0] = {}) {
+  const upstream = await startMcpUpstream(options);
+  cleanups.push(() => upstream.close());
+  return upstream;
+}
+
+async function rawUpstream(respond?: (exchange: RawExchange) => void) {
+  const upstream = await startRawUpstream(respond);
+  cleanups.push(() => upstream.close());
+  return upstream;
+}
+
+async function connect(transport: StreamableHTTPClientTransport | SSEClientTransport) {
+  const client = new Client({ name: "Dify", version: "1.0.0" });
+  await client.connect(transport);
+  cleanups.push(() => client.close());
+  return client;
+}
+
+const bearer = (credential: string) => ({ headers: { Authorization: `Bearer ${credential}` } });
+
+const initializeBody = JSON.stringify({
+  jsonrpc: "2.0",
+  id: 1,
+  method: "initialize",
+  params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "Dify", version: "1.0.0" } },
+});
+
+const mcpHeaders = (credential: string, extra: Record<string, string> = {}) => ({
+  authorization: `Bearer ${credential}`,
+  accept: "application/json, text/event-stream",
+  "content-type": "application/json",
+  ...extra,
+});
+
+/** Reads a response body as text until the predicate holds; returns everything read so far. */
+function textReader(response: Response) {
+  const reader = response.body!.getReader();
+  const decoder = new TextDecoder();
+  let text = "";
+  return {
+    get text() {
+      return text;
+    },
+    async until(predicate: (text: string) => boolean) {
+      while (!predicate(text)) {
+        const { done, value } = await reader.read();
+        if (done) throw new Error(`stream ended before the expected text; got: ${JSON.stringify(text)}`);
+        text += decoder.decode(value, { stream: true });
+      }
+      return text;
+    },
+    async end() {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) return text;
+        text += decoder.decode(value, { stream: true });
+      }
+    },
+    cancel: () => reader.cancel(),
+  };
+}
+
+type JsonRpcError = { code: number; message: string; data?: { code: string; requestId: string } };
+const errorOf = async (response: Response) => ((await response.json()) as { error: JsonRpcError }).error;
+const codeOf = async (response: Response) => (await errorOf(response)).data?.code;
+
+const sseHead = { "content-type": "text/event-stream", "cache-control": "no-cache" };
+
+describe("MCP clients through the gateway", () => {
+  it("serves initialize, tools/list and tools/call over streamable HTTP, and ends the session with DELETE", async () => {
+    const upstream = await mcpUpstream();
+    const gateway = await startGateway();
+    gateway.addInstance("ins_mcp", { url: upstream.mcpUrl, transport: "streamable-http" });
+    const { credential } = gateway.addGrant("ins_mcp", "spc_a");
+
+    const transport = new StreamableHTTPClientTransport(new URL(gateway.endpoint("ins_mcp", "mcp")), {
+      requestInit: bearer(credential),
+    });
+    const client = await connect(transport);
+    const { tools } = await client.listTools();
+    const echoed = await client.callTool({ name: "echo", arguments: { text: "hello through the gateway" } });
+    const added = await client.callTool({ name: "add", arguments: { a: 2, b: 40 } });
+    await transport.terminateSession();
+
+    expect(client.getServerVersion()?.name).toBe("test-upstream");
+    expect(tools.map((tool) => tool.name)).toEqual(["echo", "add", "slow", "headers"]);
+    expect(echoed.content).toEqual([{ type: "text", text: "hello through the gateway" }]);
+    expect(added.structuredContent).toEqual({ sum: 42 });
+    await upstream.sessionsClosed();
+    expect(upstream.requests.some((request) => request.method === "DELETE")).toBe(true);
+  });
+
+  it("serves initialize, tools/list and tools/call over SSE through the rewritten message endpoint", async () => {
+    const upstream = await mcpUpstream();
+    const gateway = await startGateway();
+    gateway.addInstance("ins_sse", { url: upstream.sseUrl, transport: "sse" });
+    const { credential } = gateway.addGrant("ins_sse", "spc_a");
+
+    const client = await connect(
+      new SSEClientTransport(new URL(gateway.endpoint("ins_sse", "sse")), {
+        requestInit: bearer(credential),
+      }),
+    );
+    const { tools } = await client.listTools();
+    const echoed = await client.callTool({ name: "echo", arguments: { text: "over sse" } });
+
+    expect(tools.map((tool) => tool.name)).toContain("echo");
+    expect(echoed.content).toEqual([{ type: "text", text: "over sse" }]);
+    const posts = upstream.requests.filter((request) => request.method === "POST");
+    expect(posts.length).toBeGreaterThanOrEqual(3);
+    expect(
+      posts.every((request) => request.path === "/messages" && request.search.startsWith("?sessionId=")),
+    ).toBe(true);
+  });
+
+  it("announces its own message endpoint on SSE, never the upstream's address", async () => {
+    const upstream = await mcpUpstream();
+    const gateway = await startGateway();
+    gateway.addInstance("ins_sse", { url: upstream.sseUrl, transport: "sse" });
+    const { credential } = gateway.addGrant("ins_sse", "spc_a");
+
+    const response = await fetch(gateway.endpoint("ins_sse", "sse"), {
+      headers: { authorization: `Bearer ${credential}`, accept: "text/event-stream" },
+    });
+    const body = textReader(response);
+    const text = await body.until((received) => received.includes("\n\n"));
+    await body.cancel();
+
+    const data = /event: endpoint\ndata: (.*)\n\n/.exec(text)?.[1];
+    expect(data).toMatch(/^messages\?sessionId=[0-9a-f-]+$/);
+    expect(new URL(data!, gateway.endpoint("ins_sse", "sse")).pathname).toBe("/gateway/ins_sse/messages");
+    expect(text).not.toContain(new URL(upstream.url).host);
+  });
+
+  it("routes an SSE message posted to another gateway process (another Lambda) to the upstream session", async () => {
+    const upstream = await mcpUpstream();
+    const holder = await startGateway();
+    const other = await startGateway();
+    const credential = newCredential();
+    for (const gateway of [holder, other]) {
+      gateway.addInstance("ins_sse", { url: upstream.sseUrl, transport: "sse" });
+      gateway.resolver.grants.set(sha256(credential), {
+        instanceId: "ins_sse",
+        platformId: "plt_dify",
+        spaceId: "spc_a",
+        tokenHash: sha256(credential),
+        enabled: true,
+        expiresAt: null,
+        headers: {},
+      });
+    }
+    const postsToOther = (input: string | URL, init?: RequestInit) =>
+      init?.method === "POST"
+        ? fetch(String(input).replace(holder.url, other.url), init)
+        : fetch(input, init);
+
+    const client = await connect(
+      new SSEClientTransport(new URL(holder.endpoint("ins_sse", "sse")), {
+        requestInit: bearer(credential),
+        fetch: postsToOther,
+      }),
+    );
+    const echoed = await client.callTool({ name: "echo", arguments: { text: "from elsewhere" } });
+
+    expect(echoed.content).toEqual([{ type: "text", text: "from elsewhere" }]);
+    expect(other.logs.filter((entry) => entry.route === "messages").length).toBeGreaterThanOrEqual(2);
+  });
+
+  it("rewrites an absolute, CRLF-framed endpoint announcement and posts to the path the upstream announced", async () => {
+    const upstream = await rawUpstream();
+    const gateway = await startGateway();
+    gateway.addInstance("ins_sse", { url: `${upstream.url}/events`, transport: "sse" });
+    const { credential } = gateway.addGrant("ins_sse", "spc_a");
+
+    const streaming = fetch(gateway.endpoint("ins_sse", "sse"), {
+      headers: { authorization: `Bearer ${credential}`, accept: "text/event-stream" },
+    });
+    const sse = await upstream.nextExchange();
+    sse.res.writeHead(200, sseHead);
+    sse.res.write(": hello\r\n\r\nevent: endpoint\r\ndata: ");
+    sse.res.write(`${upstream.url}/rpc/messages/?session_id=s1&v=2\r\n\r`);
+    sse.res.write('\nevent: message\r\ndata: {"jsonrpc":"2.0","method":"ping"}\r\n\r\n');
+    const body = textReader(await streaming);
+    const text = await body.until((received) => received.includes("ping"));
+    const posting = fetch(`${gateway.endpoint("ins_sse", "messages")}?session_id=s1&v=2`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${credential}`, "content-type": "application/json" },
+      body: '{"jsonrpc":"2.0","id":1,"method":"ping"}',
+    });
+    const post = await upstream.nextExchange();
+    post.res.writeHead(202).end("Accepted");
+    const posted = await posting;
+    await body.cancel();
+
+    expect(text).toBe(
+      ': hello\r\n\r\nevent: endpoint\ndata: messages?session_id=s1&v=2\n\nevent: message\r\ndata: {"jsonrpc":"2.0","method":"ping"}\r\n\r\n',
+    );
+    expect(posted.status).toBe(202);
+    expect(`${post.method} ${post.path}${post.search}`).toBe("POST /rpc/messages/?session_id=s1&v=2");
+    expect(text).not.toContain(new URL(upstream.url).host);
+  });
+
+  it.each(["streamable-http", "sse"] as const)(
+    "delivers the progress notifications of a long-running tool one by one before its result (%s)",
+    async (transportKind) => {
+      const upstream = await mcpUpstream();
+      const gateway = await startGateway();
+      const sse = transportKind === "sse";
+      gateway.addInstance("ins_slow", {
+        url: sse ? upstream.sseUrl : upstream.mcpUrl,
+        transport: transportKind,
+      });
+      const { credential } = gateway.addGrant("ins_slow", "spc_a");
+      const url = new URL(gateway.endpoint("ins_slow", sse ? "sse" : "mcp"));
+      const client = await connect(
+        sse
+          ? new SSEClientTransport(url, { requestInit: bearer(credential) })
+          : new StreamableHTTPClientTransport(url, { requestInit: bearer(credential) }),
+      );
+
+      const progress: number[] = [];
+      const watchers: Array<() => void> = [];
+      const progressReached = (count: number) =>
+        new Promise<void>((resolve) => {
+          const check = () => (progress.length >= count ? resolve() : watchers.push(check));
+          check();
+        });
+      let settled = false;
+      const call = client
+        .callTool({ name: "slow", arguments: { steps: 3, holdResult: true } }, undefined, {
+          onprogress: (notification) => {
+            progress.push(notification.progress);
+            for (const watcher of watchers.splice(0)) watcher();
+          },
+        })
+        .finally(() => {
+          settled = true;
+        });
+
+      for (let step = 1; step <= 3; step++) {
+        await upstream.slowWaiting();
+        upstream.release();
+        await progressReached(step);
+        expect(progress).toEqual([1, 2, 3].slice(0, step));
+        expect(settled).toBe(false);
+      }
+      await upstream.slowWaiting();
+      upstream.release();
+      const result = await call;
+
+      expect(result.content).toEqual([{ type: "text", text: "done after 3 steps" }]);
+    },
+  );
+
+  it("resumes a cut streamable HTTP response with Last-Event-ID through the gateway", async () => {
+    const upstream = await mcpUpstream();
+    const gateway = await startGateway();
+    gateway.addInstance("ins_mcp", { url: upstream.mcpUrl, transport: "streamable-http" });
+    const { credential } = gateway.addGrant("ins_mcp", "spc_a");
+    const client = await connect(
+      new StreamableHTTPClientTransport(new URL(gateway.endpoint("ins_mcp", "mcp")), {
+        requestInit: bearer(credential),
+      }),
+    );
+
+    const progress: number[] = [];
+    const call = client.callTool(
+      { name: "slow", arguments: { steps: 2, closeStreamAfterStep: 1 } },
+      undefined,
+      {
+        onprogress: (notification) => progress.push(notification.progress),
+      },
+    );
+    upstream.release(2);
+    const result = await call;
+
+    expect(result.content).toEqual([{ type: "text", text: "done after 2 steps" }]);
+    expect(progress).toContain(2);
+    const resumed = upstream.requests.filter(
+      (request) => request.method === "GET" && request.headers["last-event-id"],
+    );
+    expect(resumed.length).toBeGreaterThanOrEqual(1);
+  });
+
+  it("passes the upstream's 404 for an unknown Mcp-Session-Id through unchanged", async () => {
+    const upstream = await mcpUpstream();
+    const gateway = await startGateway();
+    gateway.addInstance("ins_mcp", { url: upstream.mcpUrl, transport: "streamable-http" });
+    const { credential } = gateway.addGrant("ins_mcp", "spc_a");
+
+    const response = await fetch(gateway.endpoint("ins_mcp", "mcp"), {
+      method: "POST",
+      headers: mcpHeaders(credential, { "mcp-session-id": "0b7e-stale-session" }),
+      body: JSON.stringify({ jsonrpc: "2.0", id: 2, method: "tools/list" }),
+    });
+
+    expect(response.status).toBe(404);
+    expect(await response.json()).toEqual({
+      jsonrpc: "2.0",
+      error: { code: -32001, message: "Session not found" },
+      id: null,
+    });
+    expect(upstream.requests.at(-1)?.headers["mcp-session-id"]).toBe("0b7e-stale-session");
+  });
+});
+
+describe("credentials", () => {
+  it("answers 401 to a missing, garbled or unknown credential without reaching the upstream", async () => {
+    const upstream = await mcpUpstream();
+    const gateway = await startGateway();
+    gateway.addInstance("ins_mcp", { url: upstream.mcpUrl, transport: "streamable-http" });
+    const post = (headers: Record<string, string>) =>
+      fetch(gateway.endpoint("ins_mcp", "mcp"), {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          accept: "application/json, text/event-stream",
+          ...headers,
+        },
+        body: initializeBody,
+      });
+
+    const missing = await post({});
+    const garbled = await post({ authorization: "Bearer not a token at all" });
+    const basic = await post({ authorization: "Basic dXNlcjpwYXNz" });
+    const unknown = await post({ authorization: `Bearer ${newCredential()}` });
+
+    expect(missing.status).toBe(401);
+    expect(missing.headers.get("www-authenticate")).toBe('Bearer realm="spacegate"');
+    for (const refused of [garbled, basic, unknown]) {
+      expect(refused.status).toBe(401);
+      expect(refused.headers.get("www-authenticate")).toBe('Bearer realm="spacegate", error="invalid_token"');
+    }
+    expect(await unknown.json()).toMatchObject({
+      jsonrpc: "2.0",
+      id: null,
+      error: { code: -32000, data: { code: "credential_invalid" } },
+    });
+    expect(upstream.requests).toHaveLength(0);
+  });
+
+  it("answers 403 to another instance's credential, a disabled grant or a disabled instance, and 404 to a deleted instance", async () => {
+    const upstream = await mcpUpstream();
+    const gateway = await startGateway();
+    gateway.addInstance("ins_one", { url: upstream.mcpUrl, transport: "streamable-http" });
+    gateway.addInstance("ins_two", { url: upstream.mcpUrl, transport: "streamable-http" });
+    gateway.addInstance(
+      "ins_off",
+      { url: upstream.mcpUrl, transport: "streamable-http" },
+      { enabled: false },
+    );
+    const other = gateway.addGrant("ins_two", "spc_a");
+    const disabled = gateway.addGrant("ins_one", "spc_b", { enabled: false });
+    const offInstance = gateway.addGrant("ins_off", "spc_a");
+    const deleted = gateway.addGrant("ins_gone", "spc_a");
+    const post = (instanceId: string, credential: string) =>
+      fetch(gateway.endpoint(instanceId, "mcp"), {
+        method: "POST",
+        headers: mcpHeaders(credential),
+        body: initializeBody,
+      });
+
+    const answers = [
+      await post("ins_one", other.credential),
+      await post("ins_one", disabled.credential),
+      await post("ins_off", offInstance.credential),
+      await post("ins_gone", deleted.credential),
+    ];
+
+    expect(answers.map((answer) => answer.status)).toEqual([403, 403, 403, 404]);
+    const codes = await Promise.all(answers.map(codeOf));
+    expect(codes).toEqual([
+      "credential_wrong_instance",
+      "access_disabled",
+      "instance_disabled",
+      "instance_not_found",
+    ]);
+    expect(upstream.requests).toHaveLength(0);
+  });
+
+  it("accepts the credential as X-API-Key or as the sg_token query parameter, which it does not forward", async () => {
+    const upstream = await mcpUpstream();
+    const gateway = await startGateway();
+    gateway.addInstance("ins_mcp", { url: upstream.mcpUrl, transport: "streamable-http" });
+    const { credential } = gateway.addGrant("ins_mcp", "spc_a");
+    const headers = { accept: "application/json, text/event-stream", "content-type": "application/json" };
+
+    const viaApiKey = await fetch(gateway.endpoint("ins_mcp", "mcp"), {
+      method: "POST",
+      headers: { ...headers, "x-api-key": credential },
+      body: initializeBody,
+    });
+    const viaQuery = await fetch(`${gateway.endpoint("ins_mcp", "mcp")}?sg_token=${credential}&tenant=t1`, {
+      method: "POST",
+      headers,
+      body: initializeBody,
+    });
+
+    expect(viaApiKey.status).toBe(200);
+    expect(viaQuery.status).toBe(200);
+    expect(upstream.requests.map((request) => request.search)).toEqual(["", "?tenant=t1"]);
+    expect(JSON.stringify(upstream.requests)).not.toContain(credential);
+  });
+
+  it("lets an old client that only has the URL use SSE with sg_token, message posts included", async () => {
+    const upstream = await mcpUpstream();
+    const gateway = await startGateway();
+    gateway.addInstance("ins_sse", { url: upstream.sseUrl, transport: "sse" });
+    const { credential } = gateway.addGrant("ins_sse", "spc_a");
+
+    const client = await connect(
+      new SSEClientTransport(new URL(`${gateway.endpoint("ins_sse", "sse")}?sg_token=${credential}`)),
+    );
+    const echoed = await client.callTool({ name: "echo", arguments: { text: "query credential" } });
+
+    expect(echoed.content).toEqual([{ type: "text", text: "query credential" }]);
+    expect(JSON.stringify(upstream.requests)).not.toContain(credential);
+  });
+
+  it("answers 503 when the credential lookup fails, and retries the lookup on the next request", async () => {
+    const upstream = await mcpUpstream();
+    const gateway = await startGateway();
+    gateway.addInstance("ins_mcp", { url: upstream.mcpUrl, transport: "streamable-http" });
+    const { credential } = gateway.addGrant("ins_mcp", "spc_a");
+    const lookup = gateway.resolver.grantByTokenHash.bind(gateway.resolver);
+    gateway.resolver.grantByTokenHash = async () => {
+      throw new Error("table unavailable");
+    };
+    const post = () =>
+      fetch(gateway.endpoint("ins_mcp", "mcp"), {
+        method: "POST",
+        headers: mcpHeaders(credential),
+        body: initializeBody,
+      });
+
+    const failed = await post();
+    gateway.resolver.grantByTokenHash = lookup;
+    const recovered = await post();
+
+    expect(failed.status).toBe(503);
+    expect(await codeOf(failed)).toBe("gateway_unavailable");
+    expect(gateway.logs[0]).toMatchObject({ status: 503, cause: "Error: table unavailable" });
+    expect(recovered.status).toBe(200);
+  });
+
+  it("stops a disabled grant within the cache bound, measured on the gateway's clock", async () => {
+    const upstream = await mcpUpstream();
+    const gateway = await startGateway({ cacheTtlMs: 5_000 });
+    gateway.addInstance("ins_mcp", { url: upstream.mcpUrl, transport: "streamable-http" });
+    const { credential, grant } = gateway.addGrant("ins_mcp", "spc_a");
+    const post = () =>
+      fetch(gateway.endpoint("ins_mcp", "mcp"), {
+        method: "POST",
+        headers: mcpHeaders(credential),
+        body: initializeBody,
+      });
+
+    const before = await post();
+    gateway.resolver.grants.set(grant.tokenHash, { ...grant, enabled: false });
+    gateway.clock.now += 4_999;
+    const withinBound = await post();
+    gateway.clock.now += 1;
+    const atBound = await post();
+
+    expect(before.status).toBe(200);
+    expect(withinBound.status).toBe(200);
+    expect(atBound.status).toBe(403);
+  });
+
+  it("stops a rotated credential within the cache bound and accepts its successor at once", async () => {
+    const upstream = await mcpUpstream();
+    const gateway = await startGateway({ cacheTtlMs: 5_000 });
+    gateway.addInstance("ins_mcp", { url: upstream.mcpUrl, transport: "streamable-http" });
+    const old = gateway.addGrant("ins_mcp", "spc_a");
+    const post = (credential: string) =>
+      fetch(gateway.endpoint("ins_mcp", "mcp"), {
+        method: "POST",
+        headers: mcpHeaders(credential),
+        body: initializeBody,
+      });
+
+    expect((await post(old.credential)).status).toBe(200);
+    gateway.resolver.grants.delete(old.grant.tokenHash);
+    const successor = gateway.addGrant("ins_mcp", "spc_a");
+    const successorAtOnce = await post(successor.credential);
+    gateway.clock.now += 5_000;
+    const oldAfterBound = await post(old.credential);
+
+    expect(successorAtOnce.status).toBe(200);
+    expect(oldAfterBound.status).toBe(401);
+    expect(oldAfterBound.headers.get("www-authenticate")).toContain('error="invalid_token"');
+  });
+
+  it("refuses a credential once it expires, even while the grant is cached", async () => {
+    const upstream = await mcpUpstream();
+    const gateway = await startGateway();
+    gateway.addInstance("ins_mcp", { url: upstream.mcpUrl, transport: "streamable-http" });
+    const expiresAt = new Date(gateway.clock.now + 1_000).toISOString();
+    const { credential } = gateway.addGrant("ins_mcp", "spc_a", { expiresAt });
+    const post = () =>
+      fetch(gateway.endpoint("ins_mcp", "mcp"), {
+        method: "POST",
+        headers: mcpHeaders(credential),
+        body: initializeBody,
+      });
+
+    const beforeExpiry = await post();
+    gateway.clock.now += 1_000;
+    const atExpiry = await post();
+
+    expect(beforeExpiry.status).toBe(200);
+    expect(atExpiry.status).toBe(401);
+    expect(await codeOf(atExpiry)).toBe("credential_expired");
+  });
+});
+
+describe("headers to the upstream", () => {
+  it("gives each space its own pass-through headers and never forwards the client's credential", async () => {
+    const upstream = await mcpUpstream({
+      requireHeader: { name: "X-Upstream-Key", value: "upstream-secret" },
+    });
+    const gateway = await startGateway();
+    gateway.addInstance(
+      "ins_mcp",
+      { url: upstream.mcpUrl, transport: "streamable-http" },
+      { headers: { "X-Upstream-Key": "upstream-secret", "X-Tenant": "instance-default", "X-Region": "eu" } },
+    );
+    const spaceA = gateway.addGrant("ins_mcp", "spc_a", { headers: { "x-tenant": "space-a-tenant" } });
+    const spaceB = gateway.addGrant("ins_mcp", "spc_b", { headers: { "X-TENANT": "space-b-tenant" } });
+
+    const headersSeenBy = async (credential: string) => {
+      const client = await connect(
+        new StreamableHTTPClientTransport(new URL(gateway.endpoint("ins_mcp", "mcp")), {
+          requestInit: { headers: { Authorization: `Bearer ${credential}`, Cookie: "session=browser" } },
+        }),
+      );
+      const result = await client.callTool({ name: "headers", arguments: {} });
+      const [content] = result.content as Array<{ text: string }>;
+      return JSON.parse(content!.text) as Record<string, string>;
+    };
+    const seenByA = await headersSeenBy(spaceA.credential);
+    const seenByB = await headersSeenBy(spaceB.credential);
+
+    expect(seenByA["x-tenant"]).toBe("space-a-tenant");
+    expect(seenByB["x-tenant"]).toBe("space-b-tenant");
+    for (const seen of [seenByA, seenByB]) {
+      expect(seen["x-upstream-key"]).toBe("upstream-secret");
+      expect(seen["x-region"]).toBe("eu");
+      expect(seen.authorization).toBeUndefined();
+      expect(seen.cookie).toBeUndefined();
+      expect(seen["x-forwarded-for"]).toBe("127.0.0.1");
+      expect(seen["x-forwarded-proto"]).toBe("http");
+    }
+    const everything = JSON.stringify(upstream.requests);
+    expect(everything).not.toContain(spaceA.credential);
+    expect(everything).not.toContain(spaceB.credential);
+    const logged = JSON.stringify(gateway.logs);
+    for (const secret of [
+      spaceA.credential,
+      spaceB.credential,
+      "upstream-secret",
+      "space-a-tenant",
+      "session=browser",
+    ]) {
+      expect(logged).not.toContain(secret);
+    }
+  });
+});
+
+describe("streaming", () => {
+  it.each([
+    ["with a Content-Length", false],
+    ["streamed without one", true],
+  ])("delivers a 5 MB body intact (%s)", async (_label, streamed) => {
+    const upstream = await rawUpstream((exchange) =>
+      exchange.res
+        .writeHead(200, { "content-type": "application/json" })
+        .end('{"jsonrpc":"2.0","id":1,"result":{}}'),
+    );
+    const gateway = await startGateway();
+    gateway.addInstance("ins_raw", { url: `${upstream.url}/mcp`, transport: "streamable-http" });
+    const { credential } = gateway.addGrant("ins_raw", "spc_a");
+    const payload = randomBytes(5 * 1024 * 1024);
+
+    const response = await fetch(gateway.endpoint("ins_raw", "mcp"), {
+      method: "POST",
+      headers: mcpHeaders(credential),
+      body: streamed ? chunked(payload) : payload,
+      duplex: "half",
+    } as RequestInit);
+
+    expect(response.status).toBe(200);
+    expect(upstream.exchanges[0]?.bodyBytes).toBe(payload.length);
+    expect(upstream.exchanges[0]?.bodySha256).toBe(sha256(payload));
+  });
+
+  it("refuses a 10 MB body with 413, declared or streamed, and keeps serving", async () => {
+    const upstream = await rawUpstream((exchange) =>
+      exchange.res
+        .writeHead(200, { "content-type": "application/json" })
+        .end('{"jsonrpc":"2.0","id":1,"result":{}}'),
+    );
+    const gateway = await startGateway();
+    gateway.addInstance("ins_raw", { url: `${upstream.url}/mcp`, transport: "streamable-http" });
+    const { credential } = gateway.addGrant("ins_raw", "spc_a");
+    const payload = randomBytes(10 * 1024 * 1024);
+    const post = (body: Uint8Array | ReadableStream<Uint8Array> | string) =>
+      fetch(gateway.endpoint("ins_raw", "mcp"), {
+        method: "POST",
+        headers: mcpHeaders(credential),
+        body,
+        duplex: "half",
+      } as RequestInit);
+
+    const declared = await post(payload);
+    const streamed = await post(chunked(payload));
+    const afterwards = await post(initializeBody);
+
+    expect(declared.status).toBe(413);
+    expect(await codeOf(declared)).toBe("body_too_large");
+    expect(streamed.status).toBe(413);
+    expect(afterwards.status).toBe(200);
+    expect(upstream.exchanges.filter((exchange) => exchange.bodyBytes > 0).map((e) => e.bodyBytes)).toEqual([
+      Buffer.byteLength(initializeBody),
+    ]);
+  });
+
+  it("passes invalid JSON to the upstream, which answers with its own error", async () => {
+    const upstream = await mcpUpstream();
+    const gateway = await startGateway();
+    gateway.addInstance("ins_mcp", { url: upstream.mcpUrl, transport: "streamable-http" });
+    const { credential } = gateway.addGrant("ins_mcp", "spc_a");
+
+    const response = await fetch(gateway.endpoint("ins_mcp", "mcp"), {
+      method: "POST",
+      headers: mcpHeaders(credential),
+      body: '{"jsonrpc": "2.0", "id": 1, "method": ',
+    });
+
+    expect(response.status).toBe(400);
+    expect((await errorOf(response)).code).toBe(-32700);
+    expect(upstream.requests).toHaveLength(1);
+  });
+
+  it("answers 405 to an unknown method and 404 to an unknown path, and keeps serving", async () => {
+    const upstream = await mcpUpstream();
+    const gateway = await startGateway();
+    gateway.addInstance("ins_mcp", { url: upstream.mcpUrl, transport: "streamable-http" });
+    const { credential } = gateway.addGrant("ins_mcp", "spc_a");
+
+    const put = await fetch(gateway.endpoint("ins_mcp", "mcp"), {
+      method: "PUT",
+      headers: mcpHeaders(credential),
+    });
+    const unknownPath = await fetch(`${gateway.url}/gateway/ins_mcp/admin`, {
+      headers: mcpHeaders(credential),
+    });
+    const afterwards = await fetch(gateway.endpoint("ins_mcp", "mcp"), {
+      method: "POST",
+      headers: mcpHeaders(credential),
+      body: initializeBody,
+    });
+
+    expect(put.status).toBe(405);
+    expect(put.headers.get("allow")).toBe("POST, GET, DELETE");
+    expect(unknownPath.status).toBe(404);
+    expect(await unknownPath.json()).toMatchObject({ jsonrpc: "2.0", id: null, error: { code: -32000 } });
+    expect(afterwards.status).toBe(200);
+    expect(upstream.requests).toHaveLength(1);
+  });
+
+  it("sends keepalive comments on an idle event stream, only between events", async () => {
+    const upstream = await rawUpstream();
+    const gateway = await startGateway();
+    gateway.addInstance("ins_raw", { url: `${upstream.url}/mcp`, transport: "streamable-http" });
+    const { credential } = gateway.addGrant("ins_raw", "spc_a");
+
+    const responding = fetch(gateway.endpoint("ins_raw", "mcp"), {
+      method: "POST",
+      headers: mcpHeaders(credential),
+      body: initializeBody,
+    });
+    const exchange = await upstream.nextExchange();
+    exchange.res.writeHead(200, sseHead);
+    exchange.res.write("event: message\ndata: one\n\n");
+    const response = await responding;
+    const body = textReader(response);
+    await body.until((text) => text.endsWith("data: one\n\n"));
+
+    gateway.timers.advance(25_000);
+    await body.until((text) => text.endsWith(": keepalive\n\n"));
+    exchange.res.write("data: par");
+    await body.until((text) => text.endsWith("data: par"));
+    gateway.timers.advance(25_000);
+    exchange.res.write("tial\n\n");
+    await body.until((text) => text.endsWith("tial\n\n"));
+    gateway.timers.advance(25_000);
+    await body.until((text) => text.endsWith("tial\n\n: keepalive\n\n"));
+    exchange.res.end();
+    const text = await body.end();
+
+    expect(response.headers.get("content-type")).toBe("text/event-stream");
+    expect(text).toBe("event: message\ndata: one\n\n: keepalive\n\ndata: partial\n\n: keepalive\n\n");
+  });
+
+  it("ends an event stream idle beyond sseReadTimeout and closes the upstream connection", async () => {
+    const upstream = await rawUpstream();
+    const gateway = await startGateway();
+    gateway.addInstance(
+      "ins_raw",
+      { url: `${upstream.url}/mcp`, transport: "streamable-http" },
+      { timeouts: { timeout: 30, sseReadTimeout: 60 } },
+    );
+    const { credential } = gateway.addGrant("ins_raw", "spc_a");
+
+    const responding = fetch(gateway.endpoint("ins_raw", "mcp"), { headers: mcpHeaders(credential) });
+    const exchange = await upstream.nextExchange();
+    exchange.res.writeHead(200, sseHead);
+    exchange.res.write("data: first\n\n");
+    const body = textReader(await responding);
+    await body.until((text) => text.includes("first"));
+    gateway.timers.advance(60_000);
+
+    expect(await body.end()).toContain("data: first\n\n");
+    await exchange.aborted;
+  });
+
+  it("aborts the upstream request when the client goes away", async () => {
+    const upstream = await rawUpstream();
+    const gateway = await startGateway();
+    gateway.addInstance("ins_raw", { url: `${upstream.url}/mcp`, transport: "streamable-http" });
+    const { credential } = gateway.addGrant("ins_raw", "spc_a");
+    const client = new AbortController();
+
+    const responding = fetch(gateway.endpoint("ins_raw", "mcp"), {
+      method: "POST",
+      headers: mcpHeaders(credential),
+      body: initializeBody,
+      signal: client.signal,
+    });
+    const exchange = await upstream.nextExchange();
+    exchange.res.writeHead(200, sseHead);
+    exchange.res.write("data: working\n\n");
+    const body = textReader(await responding);
+    await body.until((text) => text.includes("working"));
+    client.abort();
+
+    await exchange.aborted;
+    await gateway.usageRecorded(1);
+    expect(gateway.usage).toEqual([{ spaceId: "spc_a", error: false }]);
+    expect(gateway.logs.at(-1)).toMatchObject({ status: 200, outcome: "client_closed" });
+  });
+
+  it("answers 504 when the upstream sends no response headers within its timeout", async () => {
+    const silent = await rawUpstream();
+    const gateway = await startGateway();
+    gateway.addInstance(
+      "ins_hang",
+      { url: `${silent.url}/mcp`, transport: "streamable-http" },
+      { timeouts: { timeout: 10, sseReadTimeout: 300 } },
+    );
+    const { credential } = gateway.addGrant("ins_hang", "spc_a");
+
+    const responding = fetch(gateway.endpoint("ins_hang", "mcp"), {
+      method: "POST",
+      headers: mcpHeaders(credential),
+      body: initializeBody,
+    });
+    const exchange = await silent.nextExchange();
+    gateway.timers.advance(10_000);
+    const response = await responding;
+
+    expect(response.status).toBe(504);
+    const requestId = response.headers.get("x-request-id");
+    expect((await errorOf(response)).data).toEqual({ code: "upstream_timeout", requestId });
+    await exchange.aborted;
+    expect(gateway.logs.at(-1)).toMatchObject({
+      requestId,
+      instanceId: "ins_hang",
+      spaceId: "spc_a",
+      status: 504,
+      code: "upstream_timeout",
+    });
+    expect(gateway.usage).toEqual([{ spaceId: "spc_a", error: true }]);
+  });
+
+  it("answers 502 when the upstream cannot be reached, and 502 to an upstream redirect", async () => {
+    const closed = await startRawUpstream();
+    await closed.close();
+    const redirecting = await rawUpstream((exchange) =>
+      exchange.res.writeHead(307, { location: "http://10.0.0.9/internal/mcp" }).end(),
+    );
+    const gateway = await startGateway();
+    gateway.addInstance("ins_down", { url: `${closed.url}/mcp`, transport: "streamable-http" });
+    gateway.addInstance("ins_moved", { url: `${redirecting.url}/mcp`, transport: "streamable-http" });
+    const down = gateway.addGrant("ins_down", "spc_a");
+    const moved = gateway.addGrant("ins_moved", "spc_a");
+    const post = (instanceId: string, credential: string) =>
+      fetch(gateway.endpoint(instanceId, "mcp"), {
+        method: "POST",
+        headers: mcpHeaders(credential),
+        body: initializeBody,
+      });
+
+    const unreachable = await post("ins_down", down.credential);
+    const redirected = await post("ins_moved", moved.credential);
+
+    expect(unreachable.status).toBe(502);
+    expect(await codeOf(unreachable)).toBe("upstream_unreachable");
+    expect(redirected.status).toBe(502);
+    expect(redirected.headers.get("location")).toBeNull();
+    expect(await redirected.text()).not.toContain("10.0.0.9");
+  });
+
+  it("holds no standalone GET stream on Lambda unless the instance allows it, and passes it through locally", async () => {
+    const upstream = await mcpUpstream();
+    const lambda = await startGateway({ mode: "lambda" });
+    const local = await startGateway({ mode: "local" });
+    for (const gateway of [lambda, local]) {
+      gateway.addInstance("ins_mcp", { url: upstream.mcpUrl, transport: "streamable-http" });
+      gateway.addInstance(
+        "ins_get",
+        { url: upstream.mcpUrl, transport: "streamable-http" },
+        { streamGet: true },
+      );
+    }
+    const get = (gateway: typeof lambda, instanceId: string) =>
+      fetch(gateway.endpoint(instanceId, "mcp"), {
+        headers: mcpHeaders(gateway.addGrant(instanceId, "spc_a").credential, {
+          accept: "text/event-stream",
+        }),
+      });
+
+    const lambdaDefault = await get(lambda, "ins_mcp");
+    const lambdaAllowed = await get(lambda, "ins_get");
+    const localDefault = await get(local, "ins_mcp");
+
+    expect(lambdaDefault.status).toBe(405);
+    expect(lambdaDefault.headers.get("allow")).toBe("POST, DELETE");
+    // Passed through: the upstream itself refuses a GET without a session.
+    expect(lambdaAllowed.status).toBe(400);
+    expect(localDefault.status).toBe(400);
+    expect(upstream.requests.map((request) => request.method)).toEqual(["GET", "GET"]);
+  });
+});
+
+function chunked(payload: Uint8Array, size = 64 * 1024): ReadableStream<Uint8Array> {
+  let offset = 0;
+  return new ReadableStream({
+    pull(controller) {
+      if (offset >= payload.length) return controller.close();
+      controller.enqueue(payload.subarray(offset, offset + size));
+      offset += size;
+    },
+  });
+}

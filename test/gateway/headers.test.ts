@@ -1,0 +1,75 @@
+import { describe, expect, it } from "vitest";
+import { clientResponseHeaders, upstreamRequestHeaders } from "../../functions/gateway/headers";
+
+describe("headers to the upstream", () => {
+  it("drops credentials, hop-by-hop headers and those named in Connection, and overlays the space's", () => {
+    const incoming = new Headers({
+      authorization: "Bearer sg_secret",
+      "x-api-key": "sg_secret",
+      cookie: "session=1",
+      host: "gateway.example.com",
+      connection: "keep-alive, X-Drop-Me",
+      "x-drop-me": "1",
+      "keep-alive": "timeout=5",
+      te: "trailers",
+      "transfer-encoding": "chunked",
+      "proxy-authorization": "Basic x",
+      "mcp-session-id": "abc",
+      "mcp-protocol-version": "2025-06-18",
+      "last-event-id": "evt_3",
+      accept: "application/json, text/event-stream",
+      "content-type": "application/json",
+      "x-forwarded-for": "198.51.100.1",
+      "x-team": "from-client",
+    });
+
+    const { headers, rejected } = upstreamRequestHeaders(incoming, {
+      passThrough: [
+        { "X-Team": "instance", "X-Key": "instance-key", Connection: "close" },
+        { "x-team": "space", "bad name": "x" },
+      ],
+      clientIp: "203.0.113.7",
+      proto: "https",
+      requestId: "req-1",
+      contentLength: "42",
+    });
+
+    expect(Object.fromEntries(headers)).toEqual({
+      "mcp-session-id": "abc",
+      "mcp-protocol-version": "2025-06-18",
+      "last-event-id": "evt_3",
+      accept: "application/json, text/event-stream",
+      "content-type": "application/json",
+      "x-team": "space",
+      "x-key": "instance-key",
+      "x-forwarded-for": "198.51.100.1, 203.0.113.7",
+      "x-forwarded-proto": "https",
+      "x-request-id": "req-1",
+      "accept-encoding": "identity",
+      "content-length": "42",
+    });
+    expect(rejected).toEqual(["Connection", "bad name"]);
+  });
+});
+
+describe("headers to the client", () => {
+  it("keeps the upstream's headers minus hop-by-hop ones, and the length only when not streaming", () => {
+    const upstream = new Headers({
+      "content-type": "text/event-stream",
+      "content-length": "120",
+      "mcp-session-id": "abc",
+      connection: "keep-alive, X-Internal",
+      "x-internal": "1",
+      "transfer-encoding": "chunked",
+    });
+    upstream.append("set-cookie", "a=1");
+    upstream.append("set-cookie", "b=2");
+
+    const streaming = clientResponseHeaders(upstream, { streaming: true });
+    const whole = clientResponseHeaders(upstream, { streaming: false });
+
+    expect([...new Set(streaming.keys())].sort()).toEqual(["content-type", "mcp-session-id", "set-cookie"]);
+    expect(streaming.getSetCookie()).toEqual(["a=1", "b=2"]);
+    expect(whole.get("content-length")).toBe("120");
+  });
+});
