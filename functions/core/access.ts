@@ -15,6 +15,7 @@ import {
 import { Instance } from "./instance";
 import { Platform } from "./platform";
 import { getRuntime } from "./runtime";
+import { Keys } from "./store/keys";
 
 export namespace Access {
   export const SyncStatus = z.enum(["queued", "running", "synced", "failed", "cancelled"]);
@@ -107,11 +108,8 @@ export namespace Access {
     spaceId: string;
   }
 
-  export const key = (instanceId: string, platformId: string, spaceId: string) => ({
-    pk: `GRANT#${instanceId}`,
-    sk: `${platformId}#${spaceId}`,
-  });
-  export const tokenKey = (tokenHash: string) => ({ pk: `TOKEN#${tokenHash}`, sk: "TOKEN" as const });
+  export const key = Keys.grant;
+  export const tokenKey = Keys.token;
 
   /** A new gateway credential: "sg_" and 32 random bytes in base64url. */
   export const newCredential = () => `sg_${randomBytes(32).toString("base64url")}`;

@@ -15,6 +15,7 @@ import {
 import { createId, idPattern } from "./id";
 import { discoverTools, ToolsSnapshot } from "./mcp/discover";
 import { getRuntime } from "./runtime";
+import { Keys } from "./store/keys";
 
 const IDENTIFIER = /^[a-z0-9_-]{1,24}$/;
 
@@ -135,7 +136,7 @@ export namespace Instance {
     updatedAt: string;
   }
 
-  const key = (id: string) => ({ pk: "INSTANCE", sk: id });
+  const key = Keys.instance;
   export const keyOf = key;
   const identKey = (identifier: string) => ({ pk: `IDENT#${identifier}`, sk: "IDENT" });
   const toolsKey = (id: string) => ({ pk: `INSTANCE#${id}`, sk: "TOOLS" });

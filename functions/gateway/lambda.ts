@@ -1,6 +1,7 @@
 import type { APIGatewayProxyEvent, Context } from "aws-lambda";
 import { createGateway, type Gateway } from "./handler";
-import { createResolverFromEnv } from "./resolver";
+import { createStoreResolver, gatewayStoreFromEnv, usageWriter } from "./resolver";
+import { createUsageRecorder } from "./usage";
 
 type ResponseStream = awslambda.HttpResponseStream;
 
@@ -122,12 +123,21 @@ export function createStreamingHandler(gateway: () => Gateway) {
 }
 
 let gateway: Gateway | undefined;
+let usage: ReturnType<typeof createUsageRecorder> | undefined;
 
 const logLine = (entry: Record<string, unknown>) => console.log(JSON.stringify(entry));
 
-export const handler = awslambda.streamifyResponse(
-  createStreamingHandler(() => {
-    gateway ??= createGateway({ resolver: createResolverFromEnv(), mode: "lambda", log: logLine });
-    return gateway;
-  }),
-);
+const streaming = createStreamingHandler(() => {
+  if (!gateway) {
+    const store = gatewayStoreFromEnv();
+    usage = createUsageRecorder({ flush: usageWriter(store.store), onError: () => {} });
+    gateway = createGateway({ resolver: createStoreResolver(store), mode: "lambda", usage, log: logLine });
+  }
+  return gateway;
+});
+
+export const handler = awslambda.streamifyResponse(async (event, responseStream, context) => {
+  await streaming(event, responseStream, context);
+  // The response has ended; usage is written here, at most once a minute, while the sandbox runs.
+  await usage?.flushIfDue().catch(() => {});
+});

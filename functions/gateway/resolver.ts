@@ -1,7 +1,120 @@
-import { AppError } from "../core/errors";
-import type { GatewayResolver } from "./handler";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { readConfig } from "../core/config";
+import { Envelope } from "../core/crypto/envelope";
+import type { SealedHeaders } from "../core/headers";
+import { AwsSecretStore } from "../core/secrets/aws";
+import { Store } from "../core/store";
+import { Keys } from "../core/store/keys";
+import type { GatewayGrant, GatewayInstance, GatewayResolver } from "./handler";
+import type { UsageEntry } from "./usage";
 
-/** Stub: the DynamoDB-backed resolver (token index, grants, instances, header decryption) goes here. */
+interface TokenItem {
+  pk: string;
+  sk: string;
+  instanceId: string;
+  platformId: string;
+  spaceId: string;
+}
+
+interface GrantItem extends TokenItem {
+  tokenHash: string;
+  enabled: boolean;
+  expiresAt: string | null;
+  headers: SealedHeaders;
+}
+
+interface InstanceItem {
+  pk: string;
+  sk: string;
+  id: string;
+  enabled: boolean;
+  upstream: GatewayInstance["upstream"];
+  headers: SealedHeaders;
+  timeouts: GatewayInstance["timeouts"];
+  streamGet: boolean;
+}
+
+async function open(envelope: Envelope, headers: SealedHeaders | undefined) {
+  const entries = await Promise.all(
+    Object.entries(headers ?? {}).map(
+      async ([name, { sealed }]) => [name, await envelope.decrypt(sealed)] as const,
+    ),
+  );
+  return Object.fromEntries(entries);
+}
+
+/**
+ * The gateway's view of the table: a credential hash to its grant (the token index, then the grant),
+ * and an instance's upstream. Header values are opened here, so the gateway only ever holds them in
+ * memory for its short cache.
+ */
+export function createStoreResolver({
+  store,
+  envelope,
+}: {
+  store: Store;
+  envelope: Envelope;
+}): GatewayResolver {
+  return {
+    async grantByTokenHash(tokenHash) {
+      const token = await store.get<TokenItem>(Keys.token(tokenHash));
+      if (!token) return null;
+      const grant = await store.get<GrantItem>(Keys.grant(token.instanceId, token.platformId, token.spaceId));
+      // A rotation writes the new index item before the grant: only the grant's own hash counts.
+      if (!grant || grant.tokenHash !== tokenHash) return null;
+      const result: GatewayGrant = {
+        instanceId: grant.instanceId,
+        platformId: grant.platformId,
+        spaceId: grant.spaceId,
+        tokenHash: grant.tokenHash,
+        enabled: grant.enabled,
+        expiresAt: grant.expiresAt,
+        headers: await open(envelope, grant.headers),
+      };
+      return result;
+    },
+    async instance(instanceId) {
+      const item = await store.get<InstanceItem>(Keys.instance(instanceId));
+      if (!item) return null;
+      return {
+        id: item.id,
+        enabled: item.enabled,
+        upstream: item.upstream,
+        headers: await open(envelope, item.headers),
+        timeouts: item.timeouts,
+        streamGet: item.streamGet,
+      };
+    },
+  };
+}
+
+/** Writes batched usage onto the grants: calls and errors added, lastUsedAt set. */
+export function usageWriter(store: Store) {
+  return async (entries: UsageEntry[]) => {
+    await Promise.all(
+      entries.map((entry) =>
+        store.patch(
+          Keys.grant(entry.instanceId, entry.platformId, entry.spaceId),
+          { lastUsedAt: entry.lastUsedAt },
+          { add: { calls: entry.calls, errors: entry.errors } },
+        ),
+      ),
+    );
+  };
+}
+
+let fromEnv: { store: Store; envelope: Envelope } | undefined;
+
+/** The table and key ring named by the Lambda's environment (no pg, no MCP SDK on this path). */
+export function gatewayStoreFromEnv() {
+  if (!fromEnv) {
+    const config = readConfig();
+    const secrets = new AwsSecretStore(config.secretPrefix);
+    fromEnv = { store: new Store(new DynamoDBClient({}), config.tableName), envelope: new Envelope(secrets) };
+  }
+  return fromEnv;
+}
+
 export function createResolverFromEnv(): GatewayResolver {
-  throw new AppError("gateway_not_configured", "The gateway resolver is not configured.", { status: 500 });
+  return createStoreResolver(gatewayStoreFromEnv());
 }

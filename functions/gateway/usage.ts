@@ -36,6 +36,7 @@ export function createUsageRecorder(options: {
   let timer: unknown;
   let scheduled = false;
   let flushing: Promise<void> = Promise.resolve();
+  let lastFlushAt = now();
 
   const merge = (entry: UsageEntry) => {
     const key = `${entry.instanceId}\n${entry.spaceId}\n${entry.platformId}`;
@@ -62,6 +63,7 @@ export function createUsageRecorder(options: {
     if (pending.size === 0) return;
     const batch = [...pending.values()];
     pending = new Map();
+    lastFlushAt = now();
     try {
       await options.flush(batch);
     } catch (error) {
@@ -91,6 +93,13 @@ export function createUsageRecorder(options: {
       schedule();
     },
     flushNow,
+    /**
+     * Flushes if an interval has passed since the last flush. Lambda calls it after each response,
+     * since a frozen sandbox runs no timers.
+     */
+    flushIfDue(): Promise<void> {
+      return pending.size > 0 && now() - lastFlushAt >= intervalMs ? flushNow() : Promise.resolve();
+    },
     /** Stops the timer without flushing. */
     stop() {
       timers.clearTimeout(timer);

@@ -9,10 +9,14 @@ import { Auth } from "../core/auth";
 import { readConfig } from "../core/config";
 import { Envelope } from "../core/crypto/envelope";
 import { DifyPools } from "../core/dify/connection";
+import { logger } from "../core/log";
 import { MemoryQueue } from "../core/queue/memory";
 import { Runtime } from "../core/runtime";
 import { LocalSecretStore } from "../core/secrets/local";
 import { Store } from "../core/store";
+import { createGateway } from "../gateway/handler";
+import { createStoreResolver, usageWriter } from "../gateway/resolver";
+import { createUsageRecorder } from "../gateway/usage";
 import { startDynalite } from "./dynalite";
 
 export interface LocalOptions {
@@ -63,12 +67,23 @@ export async function startLocal(options: LocalOptions) {
 
   const app = new Hono();
   app.route("/", createApi());
-  app.all("/gateway/*", (c) =>
-    c.json(
-      { jsonrpc: "2.0", id: null, error: { code: -32000, message: "The gateway is not available yet." } },
-      501,
-    ),
-  );
+  const usage = createUsageRecorder({
+    flush: usageWriter(runtime.store),
+    onError: (error) => logger.warn("usage flush failed", { error: String(error) }),
+  });
+  const gateway = createGateway({
+    resolver: createStoreResolver(runtime),
+    mode: "local",
+    usage,
+    log: ({ level, msg, ...entry }) => {
+      const write = level === "error" ? logger.error : level === "warn" ? logger.warn : logger.info;
+      write.call(logger, String(msg ?? "gateway request"), entry);
+    },
+  });
+  app.all("/gateway/*", (c) => {
+    const incoming = (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming;
+    return gateway(c.req.raw, { clientIp: incoming?.socket?.remoteAddress, signal: c.req.raw.signal });
+  });
   const webDir = options.webDir ?? path.resolve("web/dist");
   if (existsSync(path.join(webDir, "index.html"))) {
     const root = path.relative(process.cwd(), webDir);
@@ -90,12 +105,16 @@ export async function startLocal(options: LocalOptions) {
     url: `http://${options.host && options.host !== "0.0.0.0" ? options.host : "localhost"}:${port}`,
     port,
     runtime,
+    gateway,
+    usage,
     generatedPassword,
     async close() {
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
       });
+      usage.stop();
+      await usage.flushNow().catch(() => {});
       await queue.close();
       await pools.closeAll();
       await dynamo.close();
