@@ -2,7 +2,8 @@ import { z } from "zod";
 import { Audit } from "./audit";
 import { CheckResult, checkDify } from "./dify/check";
 import type { DatabaseSettings } from "./dify/connection";
-import { getSpace, listSpaces } from "./dify/spaces";
+import { classifyPgError } from "./dify/errors";
+import { getSpace, getSpaces, listSpaces, type Space } from "./dify/spaces";
 import { AppError, conflict, notFound } from "./errors";
 import { createId, idPattern } from "./id";
 import { getRuntime } from "./runtime";
@@ -262,16 +263,39 @@ export namespace Platform {
     await Audit.record("platform.delete", { type: "platform", id }, { name: item.name });
   }
 
-  export async function spaces(id: string, query: z.input<typeof SpacesQuery>) {
-    const q = SpacesQuery.parse(query);
-    const pool = getRuntime().pools.get(id, await settings(id));
-    return listSpaces(pool, q);
+  /** Runs `work` on the platform's pool; database failures become the check's codes. */
+  export async function withDatabase<T>(id: string, work: (pool: import("pg").Pool) => Promise<T>): Promise<T> {
+    const databaseSettings = await settings(id);
+    try {
+      return await work(getRuntime().pools.get(id, databaseSettings));
+    } catch (error) {
+      if (error instanceof AppError) throw error;
+      throw classifyPgError(error, databaseSettings);
+    }
   }
 
-  export async function space(id: string, spaceId: string) {
-    const pool = getRuntime().pools.get(id, await settings(id));
-    const found = await getSpace(pool, spaceId);
+  export async function spaces(id: string, query: z.input<typeof SpacesQuery>) {
+    const q = SpacesQuery.parse(query);
+    return withDatabase(id, (pool) => listSpaces(pool, q));
+  }
+
+  export async function space(id: string, spaceId: string): Promise<Space> {
+    const found = await withDatabase(id, (pool) => getSpace(pool, spaceId));
     if (!found) throw notFound("Space", spaceId);
     return found;
+  }
+
+  /** The given spaces as Dify has them now; 404 naming every id that is not a space of the platform. */
+  export async function spacesByIds(id: string, spaceIds: string[]): Promise<Map<string, Space>> {
+    const found = await withDatabase(id, (pool) => getSpaces(pool, spaceIds));
+    const byId = new Map(found.map((space) => [space.id, space]));
+    const missing = spaceIds.filter((spaceId) => !byId.has(spaceId));
+    if (missing.length > 0) {
+      throw new AppError("not_found", `No space ${missing.join(", ")} in this platform's Dify.`, {
+        status: 404,
+        details: { spaceIds: missing },
+      });
+    }
+    return byId;
   }
 }

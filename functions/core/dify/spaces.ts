@@ -108,3 +108,11 @@ export async function getSpace(db: Queryable, spaceId: string): Promise<Space | 
   const { rows } = await db.query<SpaceRow>(`${SELECT_SPACES} WHERE t.id = $1`, [spaceId]);
   return rows[0] ? toSpace(rows[0]) : null;
 }
+
+/** The spaces among `spaceIds` that exist, in one query; ids that are not uuids are left out. */
+export async function getSpaces(db: Queryable, spaceIds: string[]): Promise<Space[]> {
+  const ids = spaceIds.filter((id) => UUID.test(id));
+  if (ids.length === 0) return [];
+  const { rows } = await db.query<SpaceRow>(`${SELECT_SPACES} WHERE t.id = ANY($1::uuid[])`, [ids]);
+  return rows.map(toSpace);
+}
