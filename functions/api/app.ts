@@ -14,7 +14,9 @@ import { json, router } from "./router";
 import { audit } from "./routes/audit";
 import { auth } from "./routes/auth";
 import { instances } from "./routes/instances";
+import { keys } from "./routes/keys";
 import { platforms } from "./routes/platforms";
+import { syncs } from "./routes/syncs";
 
 const PUBLIC_PATHS = new Set(["/api/auth/login", "/api/health", "/api/openapi.json", "/api/docs"]);
 
@@ -73,7 +75,9 @@ export function createApi(options: { corsOrigin?: string } = {}) {
     .route("/auth", auth)
     .route("/platforms", platforms)
     .route("/instances", instances)
-    .route("/audit", audit);
+    .route("/syncs", syncs)
+    .route("/audit", audit)
+    .route("/keys", keys);
 
   api.openAPIRegistry.registerComponent("securitySchemes", "Bearer", {
     type: "http",

@@ -95,6 +95,10 @@ export namespace Access {
     calls: number;
     errors: number;
     sync: SyncState | null;
+    /** Our provider row in the space's Dify, once a sync wrote it. */
+    providerId?: string;
+    /** A fingerprint of what was last written there, to tell a change made in Dify from ours. */
+    providerDigest?: string;
     version: number;
   }
 
@@ -346,13 +350,23 @@ export namespace Access {
     await Audit.record("access.delete", target(grant), details);
   }
 
-  /** Records the sync state of a grant (the worker's progress), without a version check. */
+  /**
+   * Records the sync state of a grant (the worker's progress), without a version check; after a
+   * successful write, also the provider row it wrote.
+   */
   export async function setSync(
     grant: Pick<Stored, "instanceId" | "platformId" | "spaceId">,
     sync: SyncState,
+    provider?: { providerId: string; digest: string },
   ) {
-    await getRuntime().store.patch(key(grant.instanceId, grant.platformId, grant.spaceId), { sync });
+    await getRuntime().store.patch(key(grant.instanceId, grant.platformId, grant.spaceId), {
+      sync,
+      ...(provider ? { providerId: provider.providerId, providerDigest: provider.digest } : {}),
+    });
   }
+
+  /** The provider row of ours in the space's Dify, if a sync has written one. */
+  export const providerOf = (grant: Stored) => grant.providerId ?? grant.sync?.providerId ?? null;
 
   const target = (grant: Pick<Stored, "instanceId" | "platformId" | "spaceId">) => ({
     type: "access",

@@ -264,7 +264,10 @@ export namespace Platform {
   }
 
   /** Runs `work` on the platform's pool; database failures become the check's codes. */
-  export async function withDatabase<T>(id: string, work: (pool: import("pg").Pool) => Promise<T>): Promise<T> {
+  export async function withDatabase<T>(
+    id: string,
+    work: (pool: import("pg").Pool) => Promise<T>,
+  ): Promise<T> {
     const databaseSettings = await settings(id);
     try {
       return await work(getRuntime().pools.get(id, databaseSettings));

@@ -5,6 +5,7 @@ import { type ServerType, serve } from "@hono/node-server";
 import { serveStatic } from "@hono/node-server/serve-static";
 import { Hono } from "hono";
 import { createApi } from "../api/app";
+import { Actor } from "../core/actor";
 import { Auth } from "../core/auth";
 import { readConfig } from "../core/config";
 import { Envelope } from "../core/crypto/envelope";
@@ -14,6 +15,7 @@ import { MemoryQueue } from "../core/queue/memory";
 import { Runtime } from "../core/runtime";
 import { LocalSecretStore } from "../core/secrets/local";
 import { Store } from "../core/store";
+import { Sync } from "../core/sync";
 import { createGateway } from "../gateway/handler";
 import { createStoreResolver, usageWriter } from "../gateway/resolver";
 import { createUsageRecorder } from "../gateway/usage";
@@ -28,6 +30,7 @@ export interface LocalOptions {
   /** Keep DynamoDB in memory instead of under dataDir (tests). */
   inMemory?: boolean;
   webDir?: string;
+  refreshIntervalMs?: number;
 }
 
 const PLACEHOLDER = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Spacegate</title></head>
@@ -64,6 +67,18 @@ export async function startLocal(options: LocalOptions) {
   };
   Runtime.set(runtime);
   const { generatedPassword } = await Auth.ensureAdmin(options.adminPassword);
+  // The worker, in process: the same handler the SQS function runs, with the same retry rules.
+  queue.consume((message, attempt) =>
+    Actor.run({ type: "system", id: "worker" }, () => Sync.handle(message, attempt)),
+  );
+  const refresh = setInterval(
+    () =>
+      void Actor.run({ type: "system", id: "refresh" }, () => Sync.refresh()).catch((error) =>
+        logger.warn("refresh failed", { error: String(error) }),
+      ),
+    options.refreshIntervalMs ?? 30 * 60_000,
+  );
+  refresh.unref();
 
   const app = new Hono();
   app.route("/", createApi());
@@ -113,6 +128,7 @@ export async function startLocal(options: LocalOptions) {
         server.close(() => resolve());
         (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
       });
+      clearInterval(refresh);
       usage.stop();
       await usage.flushNow().catch(() => {});
       await queue.close();

@@ -230,9 +230,16 @@ export async function createDifyFixture(options: {
   level: DifyLevel;
   spaces?: number;
   extraColumns?: string[];
+  /**
+   * An existing empty database to build the fixture in, instead of a fresh test database (for use
+   * outside vitest, as the demo does). close() then only disconnects: the database is the caller's.
+   */
+  url?: string;
 }): Promise<DifyFixture> {
   const count = options.spaces ?? 3;
-  const { name: database, url } = await createTestDatabase("dify");
+  const { name: database, url } = options.url
+    ? { name: decodeURIComponent(new URL(options.url).pathname.slice(1)), url: options.url }
+    : await createTestDatabase("dify");
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   await buildDifySchema(client, options.level, options.extraColumns);
@@ -290,6 +297,7 @@ export async function createDifyFixture(options: {
     },
     async close() {
       await client.end();
+      if (options.url) return;
       const admin = new pg.Client({ connectionString: postgresUrl() });
       await admin.connect();
       try {

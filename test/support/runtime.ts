@@ -11,6 +11,7 @@ import { MemoryQueue } from "../../functions/core/queue/memory";
 import { Runtime } from "../../functions/core/runtime";
 import { LocalSecretStore } from "../../functions/core/secrets/local";
 import { Store } from "../../functions/core/store";
+import { Sync } from "../../functions/core/sync";
 import { startDynalite } from "../../functions/local/dynalite";
 
 export const ADMIN_PASSWORD = "correct horse battery staple";
@@ -44,6 +45,7 @@ export async function startTestRuntime(options: { clock?: TestClock; publicUrl?:
     now: options.clock?.now ?? (() => new Date()),
   };
   Runtime.set(runtime);
+  queue.consume((message, attempt) => Sync.handle(message, attempt));
   await Auth.ensureAdmin(ADMIN_PASSWORD);
   const api = createApi();
   const session = await Auth.login(ADMIN_PASSWORD);

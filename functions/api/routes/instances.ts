@@ -2,6 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { Access } from "../../core/access";
 import { Instance } from "../../core/instance";
 import { ToolsSnapshot } from "../../core/mcp/discover";
+import { Sync } from "../../core/sync";
 import { body, errors, json, Page, router, security } from "../router";
 
 const IdParam = z.object({ id: z.string().openapi({ param: { name: "id", in: "path" } }) });
@@ -85,7 +86,11 @@ export const instances = router()
       },
     }),
     async (c) => {
-      const { info } = await Instance.update(c.req.valid("param").id, c.req.valid("json"));
+      const { info, changes } = await Instance.update(c.req.valid("param").id, c.req.valid("json"));
+      // What Dify shows of the provider changed: every space it is in gets the new version.
+      if (changes.some((change) => ["name", "identifier", "icon", "upstream", "timeouts"].includes(change))) {
+        await Sync.resyncInstance(info.id, "instance_changed");
+      }
       return c.json(info, 200);
     },
   )
@@ -212,7 +217,10 @@ export const instances = router()
     }),
     async (c) => {
       const { id, platformId, spaceId } = c.req.valid("param");
-      return c.json(Access.toInfo(await Access.rotate(id, platformId, spaceId)), 200);
+      const grant = await Access.rotate(id, platformId, spaceId);
+      // Dify holds the credential: give it the new one.
+      await Sync.resyncSpace(id, platformId, spaceId, "credential_rotated");
+      return c.json(Access.toInfo(grant), 200);
     },
   )
   .openapi(
@@ -241,13 +249,20 @@ export const instances = router()
       path: "/{id}/access/{platformId}/{spaceId}",
       tags: accessTags,
       summary: "Remove the space's access; the credential stops working at once",
+      description:
+        "With removeFromDify=true, Spacegate's provider row is deleted from the space's Dify first (only that row).",
       security,
-      request: { params: AccessParams },
-      responses: { 204: { description: "Removed." }, 401: errors[401], 404: errors[404] },
+      request: {
+        params: AccessParams,
+        query: z.object({ removeFromDify: z.enum(["true", "false"]).optional() }),
+      },
+      responses: { 204: { description: "Removed." }, 401: errors[401], 404: errors[404], 422: errors[422] },
     }),
     async (c) => {
       const { id, platformId, spaceId } = c.req.valid("param");
-      await Access.remove(id, platformId, spaceId);
+      const removeFromDify = c.req.valid("query").removeFromDify === "true";
+      const dify = removeFromDify ? await Sync.removeFromDify(id, platformId, spaceId) : undefined;
+      await Access.remove(id, platformId, spaceId, { removeFromDify, removedFromDify: dify?.removed });
       return c.body(null, 204);
     },
   );

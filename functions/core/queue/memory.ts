@@ -20,6 +20,7 @@ export class MemoryQueue implements Queue {
   private handler?: MessageHandler;
   private idleWaiters: Array<() => void> = [];
   private closed = false;
+  private paused = false;
 
   constructor(
     private readonly options: {
@@ -36,6 +37,16 @@ export class MemoryQueue implements Queue {
 
   async send(messages: SyncMessage[]) {
     for (const message of messages) this.waiting.push({ message, attempt: 1 });
+    this.pump();
+  }
+
+  /** Holds new deliveries back until resume(). */
+  pause() {
+    this.paused = true;
+  }
+
+  resume() {
+    this.paused = false;
     this.pump();
   }
 
@@ -62,12 +73,18 @@ export class MemoryQueue implements Queue {
 
   private pump() {
     const concurrency = this.options.concurrency ?? 4;
-    while (!this.closed && this.handler && this.running < concurrency && this.waiting.length > 0) {
+    while (
+      !this.closed &&
+      !this.paused &&
+      this.handler &&
+      this.running < concurrency &&
+      this.waiting.length > 0
+    ) {
       const next = this.waiting.shift() as Pending;
       this.running++;
       void this.deliver(this.handler, next);
     }
-    if (this.isIdle()) {
+    if (this.isIdle() && !this.paused) {
       const waiters = this.idleWaiters;
       this.idleWaiters = [];
       for (const resolve of waiters) resolve();

@@ -141,13 +141,21 @@ export class Store {
     }
   }
 
-  /** Sets attributes of an existing item without a version check (counters, timestamps, statuses). */
+  /**
+   * Sets attributes of an existing item without a version check (counters, timestamps, statuses).
+   * Returns the item as it was before, or null when it does not exist or the condition failed.
+   */
   async patch(
     key: Key,
     set: Record<string, unknown>,
-    options: { add?: Record<string, number>; condition?: string; values?: Record<string, unknown> } = {},
-  ): Promise<boolean> {
-    const names: Record<string, string> = {};
+    options: {
+      add?: Record<string, number>;
+      condition?: string;
+      names?: Record<string, string>;
+      values?: Record<string, unknown>;
+    } = {},
+  ): Promise<Record<string, unknown> | null> {
+    const names: Record<string, string> = { ...options.names };
     const values: Record<string, unknown> = { ...options.values };
     const sets: string[] = [];
     const adds: string[] = [];
@@ -168,7 +176,7 @@ export class Store {
       .filter(Boolean)
       .join(" ");
     try {
-      await this.doc.send(
+      const result = await this.doc.send(
         new UpdateCommand({
           TableName: this.table,
           Key: { pk: key.pk, sk: key.sk },
@@ -176,11 +184,12 @@ export class Store {
           ConditionExpression: ["attribute_exists(pk)", options.condition].filter(Boolean).join(" AND "),
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
+          ReturnValues: "ALL_OLD",
         }),
       );
-      return true;
+      return (result.Attributes as Record<string, unknown> | undefined) ?? null;
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
+      if (error instanceof ConditionalCheckFailedException) return null;
       throw error;
     }
   }

@@ -72,9 +72,11 @@ describe("Store", () => {
   });
 
   it("patches only existing items", async () => {
-    expect(await store.patch({ pk: "missing", sk: "x" }, { a: 1 })).toBe(false);
+    expect(await store.patch({ pk: "missing", sk: "x" }, { a: 1 })).toBeNull();
     await store.put({ pk: "C", sk: "1" });
-    expect(await store.patch({ pk: "C", sk: "1" }, { seen: true }, { add: { calls: 3 } })).toBe(true);
+    expect(await store.patch({ pk: "C", sk: "1" }, { seen: true }, { add: { calls: 3 } })).toMatchObject({
+      pk: "C",
+    });
     expect(await store.get({ pk: "C", sk: "1" })).toMatchObject({ seen: true, calls: 3 });
   });
 });

@@ -1,0 +1,586 @@
+import { createHash, createPublicKey, randomUUID } from "node:crypto";
+import pg from "pg";
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
+import { DifyPools } from "../../../functions/core/dify/connection";
+import { decryptToken } from "../../../functions/core/dify/encrypt-token";
+import { type ProviderSpec, removeProvider, writeProvider } from "../../../functions/core/dify/writer";
+import { AppError } from "../../../functions/core/errors";
+import type { ToolInfo } from "../../../functions/core/mcp/discover";
+import {
+  createDifyFixture,
+  type DifyFixture,
+  type DifyLevel,
+  databaseSettings,
+  insertForeignProvider,
+} from "../../support/dify-fixture";
+
+type ProviderRow = {
+  id: string;
+  name: string;
+  server_identifier: string;
+  server_url: string;
+  server_url_hash: string;
+  icon: string;
+  tenant_id: string;
+  user_id: string;
+  encrypted_credentials: string | null;
+  authed: boolean;
+  tools: string;
+  created_at: Date;
+  updated_at: Date;
+  timeout?: number;
+  sse_read_timeout?: number;
+  encrypted_headers?: string | null;
+  identity_mode?: string;
+};
+
+const TOOLS: ToolInfo[] = [
+  {
+    name: "get_weather",
+    title: "Weather",
+    description: "Current weather for a city",
+    inputSchema: { type: "object", properties: { city: { type: "string" }, days: { type: "int" } } },
+    annotations: { readOnlyHint: true },
+    meta: { "example.com/team": "a" },
+  },
+  { name: "ping", description: null as unknown as string, inputSchema: { type: "object" } },
+];
+
+const sha256 = (text: string) => createHash("sha256").update(text, "utf8").digest("hex");
+
+const refusal = async (promise: Promise<unknown>): Promise<AppError> => {
+  const error = await promise.then(
+    () => undefined,
+    (caught: unknown) => caught,
+  );
+  if (error instanceof AppError) return error;
+  throw error ?? new Error("expected a refusal");
+};
+
+const pools = new DifyPools();
+afterAll(() => pools.closeAll());
+
+describe.each<DifyLevel>(["1.6.0", "1.9.0", "1.15.0"])("writeProvider at Dify %s", (level) => {
+  let fixture: DifyFixture;
+  const headers = level !== "1.6.0";
+  const pool = () => pools.get(`plt_writer_${level}`, databaseSettings(fixture.url));
+  const space = (name: string) => fixture.spaces.find((candidate) => candidate.name === name)!;
+  const rowsIn = (tenantId: string) =>
+    fixture.query<ProviderRow>("SELECT * FROM tool_mcp_providers WHERE tenant_id = $1 ORDER BY name", [
+      tenantId,
+    ]);
+
+  const spec = (tenantId: string, overrides: Partial<ProviderSpec> = {}): ProviderSpec => ({
+    tenantId,
+    name: "Weather Tools",
+    serverIdentifier: "weather",
+    serverUrl: "https://gw.example.com/gateway/ins_weather01/mcp",
+    credential: "sg_first-credential_AbC123",
+    icon: { emoji: "🔗", background: "#6366F1" },
+    tools: TOOLS,
+    timeouts: { timeout: 45, sseReadTimeout: 600 },
+    ...overrides,
+  });
+
+  /** The URL and credential Dify would use, decrypted the way Dify does. */
+  const decrypted = (row: ProviderRow) => {
+    const privateKey = fixture.privateKeyFor(row.tenant_id);
+    const url = decryptToken(privateKey, row.server_url);
+    const stored = row.encrypted_headers ? (JSON.parse(row.encrypted_headers) as Record<string, string>) : {};
+    return {
+      url,
+      headers: Object.fromEntries(
+        Object.entries(stored).map(([name, value]) => [name, decryptToken(privateKey, value)]),
+      ),
+    };
+  };
+
+  const credentialOf = (row: ProviderRow) => {
+    const { url, headers: sent } = decrypted(row);
+    return headers ? sent.Authorization?.replace(/^Bearer /, "") : new URL(url).searchParams.get("sg_token");
+  };
+
+  beforeAll(async () => {
+    fixture = await createDifyFixture({ level });
+  });
+  afterAll(() => fixture.close());
+  beforeEach(async () => {
+    await fixture.query("DELETE FROM tool_mcp_providers");
+  });
+
+  test("writes a row whose every encrypted value Dify can decrypt", async () => {
+    const owner = space("Space 001");
+
+    const result = await writeProvider(pool(), spec(owner.id));
+
+    expect(result).toMatchObject({ action: "created", repairedDrift: false, userId: owner.ownerId });
+    const [row, ...others] = await rowsIn(owner.id);
+    expect(others).toEqual([]);
+    expect(row!.id).toBe(result.providerId);
+    const { url, headers: sent } = decrypted(row!);
+    if (headers) {
+      expect(url).toBe("https://gw.example.com/gateway/ins_weather01/mcp");
+      expect(sent).toEqual({ Authorization: "Bearer sg_first-credential_AbC123" });
+    } else {
+      expect(url).toBe(
+        "https://gw.example.com/gateway/ins_weather01/mcp?sg_token=sg_first-credential_AbC123",
+      );
+      expect(row).not.toHaveProperty("encrypted_headers");
+    }
+    expect(row!.server_url_hash).toBe(sha256(url));
+    expect(result.serverUrlHash).toBe(row!.server_url_hash);
+    expect(row).toMatchObject({
+      name: "Weather Tools",
+      server_identifier: "weather",
+      tenant_id: owner.id,
+      user_id: owner.ownerId,
+      encrypted_credentials: null,
+      authed: true,
+    });
+  });
+
+  test("stores the icon as Python's json.dumps would, never empty", async () => {
+    const owner = space("Space 001");
+
+    await writeProvider(pool(), spec(owner.id));
+
+    const [row] = await rowsIn(owner.id);
+    expect(row!.icon).toBe('{"content": "\\ud83d\\udd17", "background": "#6366F1"}');
+    expect(JSON.parse(row!.icon)).toEqual({ content: "🔗", background: "#6366F1" });
+  });
+
+  test("stores the tools in Dify's shape", async () => {
+    const owner = space("Space 001");
+
+    await writeProvider(pool(), spec(owner.id));
+
+    const [row] = await rowsIn(owner.id);
+    const tools = JSON.parse(row!.tools) as Record<string, unknown>[];
+    expect(tools.map((tool) => Object.keys(tool))).toEqual([
+      ["name", "title", "description", "inputSchema", "annotations", "meta"],
+      ["name", "description", "inputSchema"],
+    ]);
+    expect(tools[0]!.inputSchema).toEqual({
+      type: "object",
+      properties: { city: { type: "string" }, days: { type: "integer" } },
+    });
+    expect(tools[1]).toEqual({
+      name: "ping",
+      description: "",
+      inputSchema: { type: "object", properties: {} },
+    });
+  });
+
+  test("writes the timeouts and identity mode where this Dify has them", async () => {
+    const owner = space("Space 001");
+
+    await writeProvider(pool(), spec(owner.id));
+
+    const [row] = await rowsIn(owner.id);
+    if (level === "1.6.0") expect(row).not.toHaveProperty("timeout");
+    else expect(row).toMatchObject({ timeout: 45, sse_read_timeout: 600 });
+    if (level === "1.15.0") expect(row!.identity_mode).toBe("off");
+    else expect(row).not.toHaveProperty("identity_mode");
+  });
+
+  test("stamps created_at and updated_at in UTC, whatever the session's time zone", async () => {
+    const owner = space("Space 001");
+    const utcNow = async () =>
+      (await fixture.query<{ at: Date }>("SELECT (now() AT TIME ZONE 'utc') AS at"))[0]!.at;
+    const tokyo = new pg.Pool({ connectionString: fixture.url, max: 1, options: "-c TimeZone=Asia/Tokyo" });
+    try {
+      const before = await utcNow();
+      await writeProvider(tokyo, spec(owner.id));
+      const after = await utcNow();
+
+      const [row] = await rowsIn(owner.id);
+      expect(row!.created_at).toEqual(row!.updated_at);
+      expect(row!.created_at.getTime()).toBeGreaterThanOrEqual(before.getTime());
+      expect(row!.created_at.getTime()).toBeLessThanOrEqual(after.getTime());
+    } finally {
+      await tokyo.end();
+    }
+  });
+
+  test("writes for the active admin when the owner is banned", async () => {
+    const banned = space("Banned Owner Space");
+    const [admin] = await fixture.query<{ id: string }>(
+      `SELECT a.id FROM accounts a JOIN tenant_account_joins j ON j.account_id = a.id
+        WHERE j.tenant_id = $1 AND j.role = 'admin' AND a.status = 'active'`,
+      [banned.id],
+    );
+
+    const result = await writeProvider(pool(), spec(banned.id));
+
+    expect(result.userId).toBe(admin!.id);
+    const [row] = await rowsIn(banned.id);
+    expect(row!.user_id).toBe(admin!.id);
+  });
+
+  test("re-sync replaces a rotated credential in the same row", async () => {
+    const owner = space("Space 002");
+    const first = await writeProvider(pool(), spec(owner.id));
+
+    const second = await writeProvider(
+      pool(),
+      spec(owner.id, {
+        credential: "sg_second-credential_XyZ789",
+        knownProviderId: first.providerId,
+        knownDigest: first.digest,
+      }),
+    );
+
+    expect(second).toMatchObject({ providerId: first.providerId, action: "updated", repairedDrift: false });
+    const rows = await rowsIn(owner.id);
+    expect(rows).toHaveLength(1);
+    expect(credentialOf(rows[0]!)).toBe("sg_second-credential_XyZ789");
+    expect(rows[0]!.server_url_hash).toBe(sha256(decrypted(rows[0]!).url));
+    expect(JSON.stringify(rows[0])).not.toContain("sg_first");
+  });
+
+  test("finds its row by the gateway URL when no provider id was recorded", async () => {
+    const owner = space("Space 002");
+    const first = await writeProvider(pool(), spec(owner.id));
+
+    const second = await writeProvider(pool(), spec(owner.id, { name: "Weather Tools v2" }));
+
+    expect(second).toMatchObject({ providerId: first.providerId, action: "updated" });
+    expect((await rowsIn(owner.id)).map((row) => row.name)).toEqual(["Weather Tools v2"]);
+  });
+
+  test("uses four round trips for a write once the schema is known", async () => {
+    const owner = space("Space 002");
+    await writeProvider(pool(), spec(owner.id));
+
+    const again = await writeProvider(pool(), spec(owner.id));
+
+    expect(again.roundTrips).toBe(4);
+  });
+
+  test("creates the row again after it was deleted in Dify, reporting drift", async () => {
+    const owner = space("Space 003");
+    const first = await writeProvider(pool(), spec(owner.id));
+    await fixture.query("DELETE FROM tool_mcp_providers WHERE id = $1", [first.providerId]);
+
+    const second = await writeProvider(
+      pool(),
+      spec(owner.id, { knownProviderId: first.providerId, knownDigest: first.digest }),
+    );
+
+    expect(second).toMatchObject({ action: "created", repairedDrift: true });
+    expect(second.providerId).not.toBe(first.providerId);
+    expect((await rowsIn(owner.id)).map((row) => row.id)).toEqual([second.providerId]);
+  });
+
+  test.each([
+    ["renamed", "UPDATE tool_mcp_providers SET name = 'Renamed in Dify' WHERE id = $1"],
+    ["emptied of tools", "UPDATE tool_mcp_providers SET tools = '[]' WHERE id = $1"],
+    [
+      "given another icon",
+      `UPDATE tool_mcp_providers SET icon = '{"content": "x", "background": "#000"}' WHERE id = $1`,
+    ],
+  ])("repairs a row %s in Dify, reporting drift", async (_, edit) => {
+    const owner = space("Space 003");
+    const first = await writeProvider(pool(), spec(owner.id));
+    await fixture.query(edit, [first.providerId]);
+
+    const second = await writeProvider(
+      pool(),
+      spec(owner.id, { knownProviderId: first.providerId, knownDigest: first.digest }),
+    );
+
+    expect(second).toMatchObject({ providerId: first.providerId, action: "updated", repairedDrift: true });
+    const [row] = await rowsIn(owner.id);
+    expect(row!.name).toBe("Weather Tools");
+    expect(JSON.parse(row!.tools)).toHaveLength(2);
+  });
+
+  test("reports no drift when only Spacegate changed the content", async () => {
+    const owner = space("Space 003");
+    const first = await writeProvider(pool(), spec(owner.id));
+
+    const second = await writeProvider(
+      pool(),
+      spec(owner.id, {
+        name: "Weather (renamed)",
+        tools: TOOLS.slice(0, 1),
+        knownProviderId: first.providerId,
+        knownDigest: first.digest,
+      }),
+    );
+
+    expect(second).toMatchObject({ action: "updated", repairedDrift: false });
+  });
+
+  test("reports no drift when Dify rewrote the tools with null fields", async () => {
+    const owner = space("Space 003");
+    const first = await writeProvider(pool(), spec(owner.id));
+    const [row] = await rowsIn(owner.id);
+    const asDifyDumps = (JSON.parse(row!.tools) as Record<string, unknown>[]).map((tool) => ({
+      title: null,
+      outputSchema: null,
+      annotations: null,
+      meta: null,
+      ...tool,
+    }));
+    await fixture.query("UPDATE tool_mcp_providers SET tools = $2 WHERE id = $1", [
+      first.providerId,
+      JSON.stringify(asDifyDumps),
+    ]);
+
+    const second = await writeProvider(
+      pool(),
+      spec(owner.id, { knownProviderId: first.providerId, knownDigest: first.digest }),
+    );
+
+    expect(second.repairedDrift).toBe(false);
+  });
+
+  test.each([
+    ["name", { name: "Weather Tools", serverIdentifier: "their_weather" }],
+    ["server identifier", { name: "Their Weather", serverIdentifier: "weather" }],
+  ])("refuses a foreign provider with the same %s and leaves it untouched", async (_, clash) => {
+    const owner = space("Space 001");
+    const foreignId = await insertForeignProvider(fixture, {
+      tenantId: owner.id,
+      serverUrl: "https://mcp.example.org/weather",
+      ...clash,
+    });
+    const before = await rowsIn(owner.id);
+
+    const error = await refusal(writeProvider(pool(), spec(owner.id)));
+
+    expect(error.code).toBe("name_conflict");
+    expect(error.status).toBe(422);
+    expect(error.message).toContain(clash.name === "Weather Tools" ? '"Weather Tools"' : '"Their Weather"');
+    expect(error.message).toContain('"Space 001"');
+    expect(error.details).toMatchObject({ providerId: foreignId });
+    expect(await rowsIn(owner.id)).toEqual(before);
+  });
+
+  test("restores the gateway URL of its row after it was changed in Dify, found by its recorded id", async () => {
+    const owner = space("Space 001");
+    const first = await writeProvider(pool(), spec(owner.id));
+    await fixture.query(
+      "UPDATE tool_mcp_providers SET server_url = 'elsewhere', server_url_hash = $2 WHERE id = $1",
+      [first.providerId, sha256("https://elsewhere.example.com/mcp")],
+    );
+
+    const second = await writeProvider(
+      pool(),
+      spec(owner.id, { knownProviderId: first.providerId, knownDigest: first.digest }),
+    );
+
+    expect(second).toMatchObject({ providerId: first.providerId, action: "updated", repairedDrift: true });
+    const [row] = await rowsIn(owner.id);
+    expect(row!.server_url_hash).toBe(sha256(decrypted(row!).url));
+    expect(row!.server_url_hash).toBe(first.serverUrlHash);
+  });
+
+  test("refuses a second instance with the same name in a space", async () => {
+    const owner = space("Space 001");
+    await writeProvider(pool(), spec(owner.id));
+
+    const error = await refusal(
+      writeProvider(
+        pool(),
+        spec(owner.id, {
+          serverIdentifier: "weather_two",
+          serverUrl: "https://gw.example.com/gateway/ins_2/mcp",
+        }),
+      ),
+    );
+
+    expect(error.code).toBe("name_conflict");
+    expect(await rowsIn(owner.id)).toHaveLength(1);
+  });
+
+  test("keeps rows of different instances apart within the unique constraints", async () => {
+    const owner = space("Space 001");
+
+    await writeProvider(pool(), spec(owner.id));
+    await writeProvider(
+      pool(),
+      spec(owner.id, {
+        name: "Calendar",
+        serverIdentifier: "calendar",
+        serverUrl: "https://gw.example.com/gateway/ins_calendar/mcp",
+      }),
+    );
+    await writeProvider(pool(), spec(space("Space 002").id));
+
+    const duplicates = await fixture.query(
+      `SELECT tenant_id FROM tool_mcp_providers GROUP BY tenant_id, name HAVING count(*) > 1
+       UNION ALL SELECT tenant_id FROM tool_mcp_providers GROUP BY tenant_id, server_identifier HAVING count(*) > 1
+       UNION ALL SELECT tenant_id FROM tool_mcp_providers GROUP BY tenant_id, server_url_hash HAVING count(*) > 1`,
+    );
+    expect(duplicates).toEqual([]);
+    expect((await rowsIn(owner.id)).map((row) => row.server_identifier)).toEqual(["calendar", "weather"]);
+  });
+
+  test("two concurrent writes of the same provider leave exactly one row", async () => {
+    const owner = space("Space 002");
+    // A second pool, so the two writes really run on two connections.
+    const other = new pg.Pool({ connectionString: fixture.url, max: 1 });
+    try {
+      const results = await Promise.all([
+        writeProvider(pool(), spec(owner.id)),
+        writeProvider(other, spec(owner.id)),
+      ]);
+
+      expect(results.map((result) => result.action).sort()).toEqual(["created", "updated"]);
+      expect(new Set(results.map((result) => result.providerId)).size).toBe(1);
+      expect(await rowsIn(owner.id)).toHaveLength(1);
+    } finally {
+      await other.end();
+    }
+  });
+
+  test.each([
+    ["Archived Space", "tenant_archived"],
+    ["Vault Key Space", "key_not_pem"],
+  ])("refuses %s with %s", async (name, code) => {
+    const error = await refusal(writeProvider(pool(), spec(space(name).id)));
+
+    expect(error).toMatchObject({ code, status: 422 });
+    expect(error.message).toContain(name);
+    expect(await rowsIn(space(name).id)).toEqual([]);
+  });
+
+  test("refuses a space that does not exist", async () => {
+    for (const tenantId of [randomUUID(), "not-a-uuid"]) {
+      const error = await refusal(writeProvider(pool(), spec(tenantId)));
+
+      expect(error).toMatchObject({ code: "tenant_not_found", status: 422 });
+    }
+  });
+
+  test("refuses a space without an active owner or admin", async () => {
+    const tenantId = randomUUID();
+    const publicKey = createPublicKey(fixture.privateKeyFor(space("Space 001").id))
+      .export({ type: "spki", format: "pem" })
+      .toString();
+    await fixture.query("INSERT INTO tenants (id, name, encrypt_public_key) VALUES ($1, 'Ownerless', $2)", [
+      tenantId,
+      publicKey,
+    ]);
+
+    const error = await refusal(writeProvider(pool(), spec(tenantId)));
+
+    expect(error).toMatchObject({ code: "no_owner", status: 422 });
+  });
+
+  test("refuses tools Dify could not list", async () => {
+    const tools = [{ ...TOOLS[0]!, inputSchema: { type: "object", properties: { at: { type: "date" } } } }];
+
+    const error = await refusal(writeProvider(pool(), spec(space("Space 001").id, { tools })));
+
+    expect(error).toMatchObject({ code: "tools_incompatible", status: 422 });
+    expect(await rowsIn(space("Space 001").id)).toEqual([]);
+  });
+
+  test("applies this Dify's server identifier width", async () => {
+    const identifier = "a".repeat(30);
+
+    const attempt = writeProvider(pool(), spec(space("Space 001").id, { serverIdentifier: identifier }));
+
+    if (level === "1.6.0") {
+      const error = await refusal(attempt);
+      expect(error).toMatchObject({ code: "identifier_too_long", status: 422, details: { maxLength: 24 } });
+    } else {
+      expect((await attempt).action).toBe("created");
+    }
+  });
+
+  test("refuses a schema with a required column it does not know, naming it", async () => {
+    const newer = await createDifyFixture({
+      level,
+      spaces: 1,
+      extraColumns: ["transport varchar(20) NOT NULL"],
+    });
+    const newerPool = new pg.Pool({ connectionString: newer.url, max: 1 });
+    try {
+      const error = await refusal(writeProvider(newerPool, spec(newer.spaces[0]!.id)));
+
+      expect(error).toMatchObject({ code: "unknown_required_column", status: 422 });
+      expect(error.message).toContain("transport");
+      expect(await newer.query("SELECT id FROM tool_mcp_providers")).toEqual([]);
+    } finally {
+      await newerPool.end();
+      await newer.close();
+    }
+  });
+});
+
+describe("removeProvider", () => {
+  let fixture: DifyFixture;
+  const pool = () => pools.get("plt_writer_remove", databaseSettings(fixture.url));
+
+  beforeAll(async () => {
+    fixture = await createDifyFixture({ level: "1.15.0" });
+  });
+  afterAll(() => fixture.close());
+
+  test("deletes only Spacegate's row, once", async () => {
+    const [ours, theirs] = fixture.spaces as [DifyFixture["spaces"][number], DifyFixture["spaces"][number]];
+    const { providerId } = await writeProvider(pool(), {
+      tenantId: ours.id,
+      name: "Weather Tools",
+      serverIdentifier: "weather",
+      serverUrl: "https://gw.example.com/gateway/ins_weather01/mcp",
+      credential: "sg_abc",
+      icon: { emoji: "🔗", background: "#6366F1" },
+      tools: TOOLS,
+      timeouts: { timeout: 30, sseReadTimeout: 300 },
+    });
+    const foreignId = await insertForeignProvider(fixture, {
+      tenantId: theirs.id,
+      name: "Weather Tools",
+      serverIdentifier: "weather",
+      serverUrl: "https://mcp.example.org/weather",
+    });
+
+    expect(await removeProvider(pool(), theirs.id, foreignId, { serverIdentifier: "other" })).toEqual({
+      removed: false,
+    });
+    expect(await removeProvider(pool(), ours.id, foreignId, { serverIdentifier: "weather" })).toEqual({
+      removed: false,
+    });
+    expect(await removeProvider(pool(), ours.id, providerId, { serverIdentifier: "weather" })).toEqual({
+      removed: true,
+    });
+    expect(await removeProvider(pool(), ours.id, providerId, { serverIdentifier: "weather" })).toEqual({
+      removed: false,
+    });
+
+    const left = await fixture.query<{ id: string }>("SELECT id FROM tool_mcp_providers");
+    expect(left.map((row) => row.id)).toEqual([foreignId]);
+  });
+
+  test("keeps a row whose identifier was changed in Dify", async () => {
+    const [ours] = fixture.spaces;
+    const { providerId } = await writeProvider(pool(), {
+      tenantId: ours!.id,
+      name: "Calendar",
+      serverIdentifier: "calendar",
+      serverUrl: "https://gw.example.com/gateway/ins_calendar/mcp",
+      credential: "sg_abc",
+      icon: { emoji: "📅", background: "#FFFFFF" },
+      tools: [],
+      timeouts: { timeout: 30, sseReadTimeout: 300 },
+    });
+    await fixture.query("UPDATE tool_mcp_providers SET server_identifier = 'cal' WHERE id = $1", [
+      providerId,
+    ]);
+
+    expect(await removeProvider(pool(), ours!.id, providerId, { serverIdentifier: "calendar" })).toEqual({
+      removed: false,
+    });
+  });
+
+  test("answers removed false for ids that are not UUIDs", async () => {
+    expect(await removeProvider(pool(), "nope", "nope", { serverIdentifier: "weather" })).toEqual({
+      removed: false,
+    });
+  });
+});
