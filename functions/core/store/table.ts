@@ -1,6 +1,14 @@
-import { CreateTableCommand, type DynamoDBClient, ResourceInUseException } from "@aws-sdk/client-dynamodb";
+import {
+  CreateTableCommand,
+  DescribeTableCommand,
+  type DynamoDBClient,
+  ResourceInUseException,
+} from "@aws-sdk/client-dynamodb";
 
-/** Creates the table as the stack defines it, for the embedded engine. Does nothing if it exists. */
+/**
+ * Creates the table as the stack defines it, for the embedded engine, and waits until it is
+ * active. Does nothing but wait if it exists.
+ */
 export async function ensureTable(client: DynamoDBClient, tableName: string) {
   try {
     await client.send(
@@ -32,4 +40,11 @@ export async function ensureTable(client: DynamoDBClient, tableName: string) {
   } catch (error) {
     if (!(error instanceof ResourceInUseException)) throw error;
   }
+  // A new table answers "not found" until it turns ACTIVE.
+  for (let attempt = 0; attempt < 500; attempt++) {
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+    if (Table?.TableStatus === "ACTIVE") return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error(`Table ${tableName} did not become active.`);
 }
