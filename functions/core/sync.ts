@@ -107,7 +107,7 @@ export namespace Sync {
     updatedAt: string;
   }
 
-  type StoredItem = Item & { pk: string; sk: string; jobId: string };
+  type StoredItem = Item & { pk: string; sk: string; jobId: string; skipUnchanged?: boolean; ttl?: number };
 
   const jobKey = (jobId: string) => ({ pk: "JOB", sk: jobId });
   const itemKey = (jobId: string, instanceId: string, platformId: string, spaceId: string) => ({
@@ -148,7 +148,14 @@ export namespace Sync {
     };
   }
 
-  const toItem = ({ pk: _pk, sk: _sk, jobId: _jobId, ...item }: StoredItem): Item => item;
+  const toItem = ({
+    pk: _pk,
+    sk: _sk,
+    jobId: _jobId,
+    skipUnchanged: _skip,
+    ttl: _ttl,
+    ...item
+  }: StoredItem): Item => item;
 
   /** The URL Dify is given for an instance: the gateway, ending in /mcp or /sse as Dify expects. */
   export function gatewayUrl(instance: Pick<Instance.Stored, "id" | "upstream">): string {
@@ -170,7 +177,18 @@ export namespace Sync {
    * override the instance's defaults for that space), then enqueues one message per item.
    * Everything is validated before anything is written.
    */
-  export async function start(input: Start, options: { reason?: string } = {}): Promise<Job> {
+  export async function start(
+    input: Start,
+    options: {
+      reason?: string;
+      /** Leave rows that already hold what would be written (the scheduled refresh). */
+      skipUnchanged?: boolean;
+      /** Tools already discovered for this job, by instance id. */
+      snapshots?: Map<string, ToolsSnapshot>;
+      /** Keep the job only this many days (the refresh's jobs). */
+      keepDays?: number;
+    } = {},
+  ): Promise<Job> {
     const { store, queue, now } = getRuntime();
     const data = Start.parse(input);
     const seen = new Set<string>();
@@ -194,7 +212,8 @@ export namespace Sync {
     const at = now().toISOString();
     const jobId = createId("job", now().getTime());
     const total = instances.length * data.spaces.length;
-    const job: StoredJob = {
+    const ttl = options.keepDays ? Math.floor(now().getTime() / 1000) + options.keepDays * 86_400 : undefined;
+    const job: StoredJob & { ttl?: number } = {
       pk: "JOB",
       sk: jobId,
       id: jobId,
@@ -209,8 +228,16 @@ export namespace Sync {
       cancelledCount: 0,
       createdAt: at,
       updatedAt: at,
+      ttl,
     };
     await store.create(job);
+    for (const [instanceId, snapshot] of options.snapshots ?? []) {
+      await store.put({
+        ...toolsKey(jobId, instanceId),
+        snapshot,
+        ttl: Math.floor(now().getTime() / 1000) + 7 * 86_400,
+      });
+    }
 
     const pairs = instances.flatMap((instance) => data.spaces.map((space) => ({ instance, space })));
     await inParallel(pairs, 16, async ({ instance, space }) => {
@@ -239,6 +266,8 @@ export namespace Sync {
         updatedAt: at,
         startedAt: null,
         finishedAt: null,
+        skipUnchanged: options.skipUnchanged,
+        ttl,
       };
       await store.put(item);
       await Access.setSync(grant, {
@@ -471,6 +500,7 @@ export namespace Sync {
           timeouts: instance.timeouts,
           knownProviderId: Access.providerOf(grant),
           knownDigest: grant.providerDigest,
+          skipUnchanged: item.skipUnchanged,
         }),
       );
       const at = now().toISOString();
@@ -542,7 +572,11 @@ export namespace Sync {
   }
 
   /** Starts re-sync jobs for every synced space of an instance, one job per platform. */
-  export async function resyncInstance(instanceId: string, reason: string): Promise<Job[]> {
+  export async function resyncInstance(
+    instanceId: string,
+    reason: string,
+    options: Omit<Parameters<typeof start>[1], "reason"> = {},
+  ): Promise<Job[]> {
     const { store } = getRuntime();
     const byPlatform = new Map<string, string[]>();
     for await (const grant of store.all<Access.Stored>({ pk: `GRANT#${instanceId}` })) {
@@ -554,7 +588,7 @@ export namespace Sync {
       jobs.push(
         await start(
           { platformId, instanceIds: [instanceId], spaces: spaceIds.map((spaceId) => ({ spaceId })) },
-          { reason },
+          { ...options, reason },
         ),
       );
     }
@@ -574,8 +608,9 @@ export namespace Sync {
   }
 
   /**
-   * The scheduled refresh: re-discovers each instance that is synced anywhere and re-syncs its
-   * spaces when its tool list changed. Returns what it did, for the log.
+   * The scheduled refresh: re-discovers the tools of each instance synced anywhere, then goes over
+   * every space it is in. A row that already holds the current tools and was not touched in Dify
+   * is left alone; a stale tool list or a row deleted or edited in Dify is rewritten.
    */
   export async function refresh(): Promise<
     Array<{ instanceId: string; changed: boolean; jobs: number; error?: string }>
@@ -584,19 +619,21 @@ export namespace Sync {
     const results: Array<{ instanceId: string; changed: boolean; jobs: number; error?: string }> = [];
     for await (const instance of store.all<Instance.Stored>({ pk: "INSTANCE" })) {
       if (!instance.firstSyncedAt || !instance.enabled) continue;
-      const before = await Instance.tools(instance.id);
       try {
+        const before = await Instance.tools(instance.id);
         const snapshot = await discoverTools(instance.upstream, {
           headers: await Instance.headersOf(instance),
           timeoutMs: instance.timeouts.timeout * 1000,
         });
         const changed = !before || toolsFingerprint(before) !== toolsFingerprint(snapshot);
         await Instance.keepTools(instance.id, snapshot);
-        const jobs = changed
-          ? await Actor.run({ type: "system", id: "refresh" }, () =>
-              resyncInstance(instance.id, "tools_changed"),
-            )
-          : [];
+        const jobs = await Actor.run({ type: "system", id: "refresh" }, () =>
+          resyncInstance(instance.id, changed ? "tools_changed" : "refresh", {
+            skipUnchanged: true,
+            snapshots: new Map([[instance.id, snapshot]]),
+            keepDays: 7,
+          }),
+        );
         results.push({ instanceId: instance.id, changed, jobs: jobs.length });
       } catch (error) {
         results.push({

@@ -24,11 +24,16 @@ export interface ProviderSpec {
   knownProviderId?: string | null;
   /** The `digest` returned by the earlier sync: tells an edit in Dify from a change of ours. */
   knownDigest?: string | null;
+  /**
+   * Leave our row as it is when it already holds what would be written and nothing was edited in
+   * Dify (the scheduled refresh); not for a new credential, which the digest does not cover.
+   */
+  skipUnchanged?: boolean;
 }
 
 export interface WriteResult {
   providerId: string;
-  action: "created" | "updated";
+  action: "created" | "updated" | "unchanged";
   /** Our row had been deleted or edited in Dify since we last wrote it. */
   repairedDrift: boolean;
   userId: string;
@@ -354,6 +359,16 @@ export async function writeProvider(
           (knownId !== null && ours?.id !== knownId) ||
           (ours !== undefined && digestOf(ours) !== (spec.knownDigest ?? digest));
 
+        if (spec.skipUnchanged && ours && !repairedDrift && digestOf(ours) === digest) {
+          return {
+            providerId: ours.id,
+            action: "unchanged" as const,
+            repairedDrift,
+            userId: tenant.user_id,
+            serverUrlHash,
+            digest,
+          };
+        }
         const columns = Object.keys(values);
         const params = Object.values(values);
         let providerId: string;
