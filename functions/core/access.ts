@@ -1,7 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { z } from "zod";
 import { Audit } from "./audit";
-import { AppError, conflict, notFound } from "./errors";
+import { AppError, conflict } from "./errors";
 import {
   HeaderMap,
   HeaderUpdate,

@@ -1,39 +1,97 @@
+import { randomUUID } from "node:crypto";
 import type { APIGatewayProxyEvent, Context } from "aws-lambda";
 
-/** A REST API (v1) proxy event as API Gateway sends it to a Lambda proxy integration. */
-export function restProxyEvent(options: {
+const months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+
+function apiGatewayTime(date: Date) {
+  const pad = (value: number) => String(value).padStart(2, "0");
+  return `${pad(date.getUTCDate())}/${months[date.getUTCMonth()]}/${date.getUTCFullYear()}:${pad(date.getUTCHours())}:${pad(date.getUTCMinutes())}:${pad(date.getUTCSeconds())} +0000`;
+}
+
+export function lambdaContext(overrides: Partial<Context> = {}): Context {
+  const requestId = randomUUID();
+  return {
+    callbackWaitsForEmptyEventLoop: true,
+    functionName: "spacegate-gateway",
+    functionVersion: "$LATEST",
+    invokedFunctionArn: "arn:aws:lambda:eu-west-1:123456789012:function:spacegate-gateway",
+    memoryLimitInMB: "512",
+    awsRequestId: requestId,
+    logGroupName: "/aws/lambda/spacegate-gateway",
+    logStreamName: "2026/01/01/[$LATEST]0123456789abcdef0123456789abcdef",
+    getRemainingTimeInMillis: () => 900_000,
+    done: () => {},
+    fail: () => {},
+    succeed: () => {},
+    ...overrides,
+  };
+}
+
+/**
+ * An API Gateway REST API (v1) proxy event as API Gateway sends it for `/gateway/{proxy+}` on a
+ * regional endpoint, stage `prod`.
+ */
+export function restProxyEvent(input: {
   method: string;
   path: string;
-  headers?: Record<string, string>;
-  query?: Record<string, string>;
-  body?: string;
-  isBase64Encoded?: boolean;
+  headers?: Record<string, string | string[]>;
+  query?: Record<string, string | string[]>;
+  body?: string | Buffer | null;
+  base64?: boolean;
   sourceIp?: string;
 }): APIGatewayProxyEvent {
-  const headers = {
-    Host: "abc123.execute-api.eu-west-1.amazonaws.com",
-    "X-Forwarded-Proto": "https",
-    ...options.headers,
+  const sourceIp = input.sourceIp ?? "203.0.113.7";
+  const domainName = "a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com";
+  const multiValueHeaders: Record<string, string[]> = {
+    Host: [domainName],
+    "User-Agent": ["python-httpx/0.28.1"],
+    "X-Amzn-Trace-Id": ["Root=1-67890abc-0123456789abcdef01234567"],
+    "X-Forwarded-For": [sourceIp],
+    "X-Forwarded-Port": ["443"],
+    "X-Forwarded-Proto": ["https"],
   };
-  const query = options.query ?? null;
+  for (const [name, value] of Object.entries(input.headers ?? {})) {
+    multiValueHeaders[name] = Array.isArray(value) ? value : [value];
+  }
+  const headers = Object.fromEntries(
+    Object.entries(multiValueHeaders).map(([name, values]) => [name, values.at(-1) ?? ""]),
+  );
+  const multiValueQuery = input.query
+    ? Object.fromEntries(
+        Object.entries(input.query).map(([name, value]) => [name, Array.isArray(value) ? value : [value]]),
+      )
+    : null;
+  const queryStringParameters = multiValueQuery
+    ? Object.fromEntries(Object.entries(multiValueQuery).map(([name, values]) => [name, values.at(-1) ?? ""]))
+    : null;
+  const base64 = input.base64 ?? Buffer.isBuffer(input.body);
+  const body =
+    input.body === undefined || input.body === null
+      ? null
+      : Buffer.isBuffer(input.body)
+        ? input.body.toString("base64")
+        : base64
+          ? Buffer.from(input.body).toString("base64")
+          : input.body;
+  const now = Date.now();
   return {
-    resource: "/{proxy+}",
-    path: options.path,
-    httpMethod: options.method,
+    resource: "/gateway/{proxy+}",
+    path: input.path,
+    httpMethod: input.method,
     headers,
-    multiValueHeaders: Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, [value]])),
-    queryStringParameters: query,
-    multiValueQueryStringParameters: query
-      ? Object.fromEntries(Object.entries(query).map(([name, value]) => [name, [value]]))
-      : null,
-    pathParameters: { proxy: options.path.replace(/^\//, "") },
+    multiValueHeaders,
+    queryStringParameters,
+    multiValueQueryStringParameters: multiValueQuery,
+    pathParameters: { proxy: input.path.replace(/^\/gateway\//, "") },
     stageVariables: null,
     requestContext: {
       accountId: "123456789012",
-      apiId: "abc123",
-      authorizer: null,
-      protocol: "HTTP/1.1",
-      httpMethod: options.method,
+      apiId: "a1b2c3d4e5",
+      authorizer: undefined,
+      domainName,
+      domainPrefix: "a1b2c3d4e5",
+      extendedRequestId: "AbCdEfGhIjKlMnO=",
+      httpMethod: input.method,
       identity: {
         accessKey: null,
         accountId: null,
@@ -46,36 +104,21 @@ export function restProxyEvent(options: {
         cognitoIdentityId: null,
         cognitoIdentityPoolId: null,
         principalOrgId: null,
-        sourceIp: options.sourceIp ?? "203.0.113.7",
+        sourceIp,
         user: null,
-        userAgent: "vitest",
+        userAgent: "python-httpx/0.28.1",
         userArn: null,
       },
-      path: `/prod${options.path}`,
+      path: `/prod${input.path}`,
+      protocol: "HTTP/1.1",
+      requestId: randomUUID(),
+      requestTime: apiGatewayTime(new Date(now)),
+      requestTimeEpoch: now,
+      resourceId: "abc123",
+      resourcePath: "/gateway/{proxy+}",
       stage: "prod",
-      requestId: "c6af9ac6-7b61-11e6-9a41-93e8deadbeef",
-      requestTimeEpoch: 1_764_072_000_000,
-      resourceId: "123456",
-      resourcePath: "/{proxy+}",
     },
-    body: options.body ?? null,
-    isBase64Encoded: options.isBase64Encoded ?? false,
-  };
-}
-
-export function lambdaContext(): Context {
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName: "spacegate-api",
-    functionVersion: "$LATEST",
-    invokedFunctionArn: "arn:aws:lambda:eu-west-1:123456789012:function:spacegate-api",
-    memoryLimitInMB: "1024",
-    awsRequestId: "8f5e3c1a-0000-4000-8000-000000000000",
-    logGroupName: "/aws/lambda/spacegate-api",
-    logStreamName: "2026/11/25/[$LATEST]abcdef",
-    getRemainingTimeInMillis: () => 30_000,
-    done: () => {},
-    fail: () => {},
-    succeed: () => {},
+    body,
+    isBase64Encoded: body !== null && base64,
   };
 }
