@@ -122,9 +122,9 @@ export namespace Auth {
       const key = (async () => {
         const stored = await secrets.get(SecretName.sessionKey);
         if (stored) return Buffer.from(stored, "base64");
-        const created = randomBytes(32);
-        await secrets.put(SecretName.sessionKey, created.toString("base64"));
-        return created;
+        const created = randomBytes(32).toString("base64");
+        if (await secrets.create(SecretName.sessionKey, created)) return Buffer.from(created, "base64");
+        return Buffer.from((await secrets.get(SecretName.sessionKey)) ?? created, "base64");
       })();
       cachedKey = { secrets, key };
     }

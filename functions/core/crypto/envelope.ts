@@ -84,8 +84,11 @@ export class Envelope {
     if (stored) return JSON.parse(stored) as KeyRing;
     const keyId = `k${randomBytes(5).toString("hex")}`;
     const ring: KeyRing = { current: keyId, keys: { [keyId]: randomBytes(32).toString("base64") } };
-    await this.secrets.put(SecretName.envelopeKeys, JSON.stringify(ring));
-    return ring;
+    // Processes starting together race to create the ring: the first one wins, the others read it.
+    if (await this.secrets.create(SecretName.envelopeKeys, JSON.stringify(ring))) return ring;
+    const created = await this.secrets.get(SecretName.envelopeKeys);
+    if (!created) throw new Error("The encryption key ring could not be read back after it was created.");
+    return JSON.parse(created) as KeyRing;
   }
 }
 

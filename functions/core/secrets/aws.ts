@@ -3,6 +3,7 @@ import {
   DeleteSecretCommand,
   GetSecretValueCommand,
   PutSecretValueCommand,
+  ResourceExistsException,
   ResourceNotFoundException,
   SecretsManagerClient,
 } from "@aws-sdk/client-secrets-manager";
@@ -48,6 +49,20 @@ export class AwsSecretStore implements SecretStore {
       await this.client.send(new CreateSecretCommand({ Name: this.id(name), SecretString: value }));
     }
     this.cache.set(name, { value, until: this.now() + this.ttlMs });
+  }
+
+  async create(name: string, value: string) {
+    try {
+      await this.client.send(new CreateSecretCommand({ Name: this.id(name), SecretString: value }));
+    } catch (error) {
+      if (error instanceof ResourceExistsException) {
+        this.cache.delete(name);
+        return false;
+      }
+      throw error;
+    }
+    this.cache.set(name, { value, until: this.now() + this.ttlMs });
+    return true;
   }
 
   async delete(name: string) {

@@ -6,6 +6,8 @@
 export interface SecretStore {
   get(name: string): Promise<string | null>;
   put(name: string, value: string): Promise<void>;
+  /** Stores a value only if the name is free; returns whether it did (first writer wins). */
+  create(name: string, value: string): Promise<boolean>;
   delete(name: string): Promise<void>;
 }
 

@@ -35,6 +35,12 @@ export class LocalSecretStore implements SecretStore {
     this.save();
   }
 
+  async create(name: string, value: string) {
+    if (name in this.secrets) return false;
+    await this.put(name, value);
+    return true;
+  }
+
   async delete(name: string) {
     const { [name]: _removed, ...rest } = this.secrets;
     this.secrets = rest;

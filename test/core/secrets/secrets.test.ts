@@ -6,9 +6,11 @@ import {
   DeleteSecretCommand,
   GetSecretValueCommand,
   PutSecretValueCommand,
+  ResourceExistsException,
   ResourceNotFoundException,
 } from "@aws-sdk/client-secrets-manager";
 import { describe, expect, it } from "vitest";
+import { Envelope } from "../../../functions/core/crypto/envelope";
 import { AwsSecretStore, type SecretsManagerSender } from "../../../functions/core/secrets/aws";
 import { LocalSecretStore } from "../../../functions/core/secrets/local";
 
@@ -49,6 +51,9 @@ function fakeSecretsManager() {
         return {};
       }
       if (command instanceof CreateSecretCommand) {
+        if (secrets.has(command.input.Name as string)) {
+          throw new ResourceExistsException({ message: "exists", $metadata: {} });
+        }
         secrets.set(command.input.Name as string, command.input.SecretString as string);
         return {};
       }
@@ -84,5 +89,17 @@ describe("AwsSecretStore", () => {
     await store.delete("platform/plt_1/password");
     expect(await store.get("platform/plt_1/password")).toBeNull();
     await store.delete("platform/plt_1/password");
+  });
+});
+
+describe("the envelope key ring on Secrets Manager", () => {
+  it("is created once when two cold starts race, so each opens what the other sealed", async () => {
+    const fake = fakeSecretsManager();
+    const first = new Envelope(new AwsSecretStore("sg", fake.client));
+    const second = new Envelope(new AwsSecretStore("sg", fake.client));
+    const [a, b] = await Promise.all([first.encrypt("from first"), second.encrypt("from second")]);
+    expect(await first.decrypt(b)).toBe("from second");
+    expect(await second.decrypt(a)).toBe("from first");
+    expect(await new AwsSecretStore("sg", fake.client).create("envelope-keys", "{}")).toBe(false);
   });
 });
