@@ -1,7 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { z } from "zod";
 import { Audit } from "./audit";
-import { AppError, conflict } from "./errors";
+import { AppError, assertVersion } from "./errors";
 import {
   HeaderMap,
   HeaderUpdate,
@@ -270,9 +270,7 @@ export namespace Access {
     const { store, now } = getRuntime();
     const data = Patch.parse(input);
     const grant = await load(instanceId, platformId, spaceId);
-    if (data.version !== undefined && data.version !== grant.version) {
-      throw conflict("This access was changed by someone else since it was read. Reload it and try again.");
-    }
+    assertVersion("access", data.version, grant.version);
     const next = await store.replace<Stored>(
       {
         ...grant,

@@ -34,4 +34,14 @@ export const notFound = (what: string, id: string) =>
 export const conflict = (message: string, details?: unknown) =>
   new AppError("conflict", message, { status: 409, details });
 
+/** Refuses an update made from a stale read: the caller sent the version it read, and it moved on. */
+export function assertVersion(what: string, expected: number | undefined, actual: number) {
+  if (expected !== undefined && expected !== actual) {
+    throw conflict(`The ${what} was changed by someone else since it was read. Reload it and try again.`, {
+      expectedVersion: expected,
+      actualVersion: actual,
+    });
+  }
+}
+
 export const isAppError = (error: unknown): error is AppError => error instanceof AppError;

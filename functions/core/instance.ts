@@ -1,7 +1,7 @@
 import { gunzipSync, gzipSync } from "node:zlib";
 import { z } from "zod";
 import { Audit } from "./audit";
-import { AppError, conflict, isAppError, notFound } from "./errors";
+import { AppError, assertVersion, isAppError, notFound } from "./errors";
 import {
   HeaderMap,
   HeaderUpdate,
@@ -279,12 +279,7 @@ export namespace Instance {
     const { store, now } = getRuntime();
     const data = Update.parse(input);
     const item = await load(id);
-    if (data.version !== undefined && data.version !== item.version) {
-      throw conflict("The instance was changed by someone else since it was read. Reload it and try again.", {
-        expectedVersion: data.version,
-        actualVersion: item.version,
-      });
-    }
+    assertVersion("instance", data.version, item.version);
     const changes: Change[] = [];
     const differs = (a: unknown, b: unknown) => a !== undefined && JSON.stringify(a) !== JSON.stringify(b);
     if (differs(data.name, item.name)) changes.push("name");

@@ -4,7 +4,7 @@ import { CheckResult, checkDify } from "./dify/check";
 import type { DatabaseSettings } from "./dify/connection";
 import { classifyPgError } from "./dify/errors";
 import { getSpace, getSpaces, listSpaces, type Space } from "./dify/spaces";
-import { AppError, conflict, notFound } from "./errors";
+import { AppError, assertVersion, notFound } from "./errors";
 import { createId, idPattern } from "./id";
 import { getRuntime } from "./runtime";
 import { SecretName } from "./secrets";
@@ -194,12 +194,7 @@ export namespace Platform {
     const { store, secrets, pools, now } = getRuntime();
     const data = Update.parse(input);
     const item = await load(id);
-    if (data.version !== undefined && data.version !== item.version) {
-      throw conflict("The platform was changed by someone else since it was read. Reload it and try again.", {
-        expectedVersion: data.version,
-        actualVersion: item.version,
-      });
-    }
+    assertVersion("platform", data.version, item.version);
     const current = await settingsOf(item);
     const merged = Database.parse({ ...current, ...data.database });
     if (data.database?.ssl && data.database.ssl !== "verify-full" && data.database.caPem === undefined) {

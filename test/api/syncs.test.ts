@@ -43,13 +43,7 @@ describe.each<DifyLevel>(["1.6.0", "1.9.0", "1.15.0"])("sync to Dify %s", (level
   beforeAll(async () => {
     t = await startTestRuntime({ publicUrl: "https://gw.example.test" });
     dify = await createDifyFixture({ level, spaces: 4 });
-    platformId = (
-      await t.request("POST", "/api/platforms", {
-        name: "Dify",
-        kind: "dify-community",
-        database: databaseSettings(dify.url),
-      })
-    ).body.id;
+    platformId = await t.createPlatform(dify.url);
     instanceId = (
       await t.request("POST", "/api/instances", {
         name: "Echo tools",
@@ -210,12 +204,7 @@ describe("sync jobs", () => {
         database: { ...settings, port: proxy.port },
       })
     ).body.id;
-    instanceId = (
-      await t.request("POST", "/api/instances", {
-        name: "Jobs",
-        upstream: { url: upstream.mcpUrl, transport: "streamable-http" },
-      })
-    ).body.id;
+    instanceId = await t.createInstance({ name: "Jobs", upstreamUrl: upstream.mcpUrl });
   });
   afterAll(async () => {
     await proxy.close();

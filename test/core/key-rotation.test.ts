@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Access } from "../../functions/core/access";
 import { Instance } from "../../functions/core/instance";
-import { createDifyFixture, type DifyFixture, databaseSettings } from "../support/dify-fixture";
+import { createDifyFixture, type DifyFixture } from "../support/dify-fixture";
 import { type McpUpstream, startMcpUpstream } from "../support/mcp-upstream";
 import { startTestRuntime } from "../support/runtime";
 
@@ -23,13 +23,7 @@ afterAll(async () => {
 
 describe("encryption key rotation", () => {
   it("re-encrypts every credential and header value under the new key, keeping their values", async () => {
-    const platformId = (
-      await t.request("POST", "/api/platforms", {
-        name: "Dify",
-        kind: "dify-community",
-        database: databaseSettings(dify.url),
-      })
-    ).body.id;
+    const platformId = await t.createPlatform(dify.url);
     const instanceId = (
       await t.request("POST", "/api/instances", {
         name: "Rotating",

@@ -13,6 +13,7 @@ import { LocalSecretStore } from "../../functions/core/secrets/local";
 import { Store } from "../../functions/core/store";
 import { Sync } from "../../functions/core/sync";
 import { startDynalite } from "../../functions/local/dynalite";
+import { databaseSettings } from "./dify-fixture";
 
 export const ADMIN_PASSWORD = "correct horse battery staple";
 
@@ -74,9 +75,34 @@ export async function startTestRuntime(options: { clock?: TestClock; publicUrl?:
     return { status: response.status, headers: response.headers, text, body: json as any };
   }
 
+  /** Registers a platform for a Dify database URL and returns its id. */
+  async function createPlatform(databaseUrl: string, database: Record<string, unknown> = {}) {
+    const created = await request("POST", "/api/platforms", {
+      name: "Dify",
+      kind: "dify-community",
+      database: { ...databaseSettings(databaseUrl), ...database },
+    });
+    if (created.status !== 201) throw new Error(`Platform not created: ${created.text}`);
+    return created.body.id as string;
+  }
+
+  /** Registers an instance (streamable HTTP unless given) and returns its id. */
+  async function createInstance(body: Record<string, unknown> & { upstreamUrl: string }) {
+    const { upstreamUrl, ...rest } = body;
+    const created = await request("POST", "/api/instances", {
+      name: "Instance",
+      upstream: { url: upstreamUrl, transport: "streamable-http" },
+      ...rest,
+    });
+    if (created.status !== 201) throw new Error(`Instance not created: ${created.text}`);
+    return created.body.id as string;
+  }
+
   return {
     runtime,
     api,
+    createPlatform,
+    createInstance,
     dataDir,
     queue,
     token: session.token,

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Instance } from "../../functions/core/instance";
 import { handler } from "../../functions/worker/refresh";
-import { createDifyFixture, type DifyFixture, databaseSettings } from "../support/dify-fixture";
+import { createDifyFixture, type DifyFixture } from "../support/dify-fixture";
 import { type McpUpstream, startMcpUpstream } from "../support/mcp-upstream";
 import { startTestRuntime } from "../support/runtime";
 
@@ -14,19 +14,8 @@ beforeAll(async () => {
   t = await startTestRuntime();
   dify = await createDifyFixture({ level: "1.9.0", spaces: 2 });
   upstream = await startMcpUpstream();
-  const platformId = (
-    await t.request("POST", "/api/platforms", {
-      name: "Dify",
-      kind: "dify-community",
-      database: databaseSettings(dify.url),
-    })
-  ).body.id;
-  instanceId = (
-    await t.request("POST", "/api/instances", {
-      name: "Refreshed",
-      upstream: { url: upstream.mcpUrl, transport: "streamable-http" },
-    })
-  ).body.id;
+  const platformId = await t.createPlatform(dify.url);
+  instanceId = await t.createInstance({ name: "Refreshed", upstreamUrl: upstream.mcpUrl });
   await t.request("POST", "/api/syncs", {
     platformId,
     instanceIds: [instanceId],

@@ -17,19 +17,8 @@ beforeAll(async () => {
   t.queue.pause();
   dify = await createDifyFixture({ level: "1.9.0", spaces: 2 });
   upstream = await startMcpUpstream();
-  platformId = (
-    await t.request("POST", "/api/platforms", {
-      name: "Dify",
-      kind: "dify-community",
-      database: databaseSettings(dify.url),
-    })
-  ).body.id;
-  instanceId = (
-    await t.request("POST", "/api/instances", {
-      name: "Worker",
-      upstream: { url: upstream.mcpUrl, transport: "streamable-http" },
-    })
-  ).body.id;
+  platformId = await t.createPlatform(dify.url);
+  instanceId = await t.createInstance({ name: "Worker", upstreamUrl: upstream.mcpUrl });
 });
 afterAll(async () => {
   await t.close();

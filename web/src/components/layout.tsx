@@ -1,0 +1,71 @@
+import { useQueryClient } from "@tanstack/react-query";
+import { type ReactNode, useEffect, useRef } from "react";
+import { session } from "../api/client";
+import { Link, useRoute } from "../router";
+
+const NAV = [
+  { to: "/platforms", label: "Agent Platforms", section: "platforms" },
+  { to: "/instances", label: "Instances", section: "instances" },
+  { to: "/syncs", label: "Syncs", section: "syncs" },
+  { to: "/audit", label: "Audit log", section: "audit" },
+];
+
+export function Shell({ children }: { children: ReactNode }) {
+  const route = useRoute();
+  const queryClient = useQueryClient();
+  const section = route.path[0] === "sync" ? "syncs" : (route.path[0] ?? "platforms");
+  const mainRef = useRef<HTMLElement>(null);
+  const pathKey = route.path.join("/");
+  const first = useRef(true);
+
+  // Moves focus to the new page's heading, so keyboard and screen reader users start there.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: runs when the page changes.
+  useEffect(() => {
+    if (first.current) {
+      first.current = false;
+      return;
+    }
+    const heading = document.getElementById("page-title");
+    (heading ?? mainRef.current)?.focus({ preventScroll: false });
+  }, [pathKey]);
+
+  return (
+    <div className="shell">
+      <button type="button" className="skip-link" onClick={() => mainRef.current?.focus()}>
+        Skip to content
+      </button>
+      <header className="topbar">
+        <Link to="/platforms" className="brand" aria-label="Spacegate home">
+          <span className="brand-mark" aria-hidden="true">
+            ◆
+          </span>
+          Spacegate
+        </Link>
+        <nav aria-label="Main" className="nav">
+          <ul>
+            {NAV.map((item) => (
+              <li key={item.to}>
+                <Link to={item.to} aria-current={section === item.section ? "page" : undefined}>
+                  {item.label}
+                </Link>
+              </li>
+            ))}
+          </ul>
+        </nav>
+        <button
+          type="button"
+          className="btn btn-ghost signout"
+          onClick={() => {
+            session.clear();
+            queryClient.clear();
+          }}
+        >
+          Sign out
+        </button>
+      </header>
+      <main id="main" ref={mainRef} tabIndex={-1} className="main">
+        {children}
+      </main>
+    </div>
+  );
+}

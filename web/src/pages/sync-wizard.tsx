@@ -1,0 +1,421 @@
+import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useRef, useState } from "react";
+import { api, errorMessage, type Instance, type Space, type SyncStart, unwrap } from "../api/client";
+import {
+  Button,
+  EmptyState,
+  ErrorState,
+  Field,
+  type HeaderRow,
+  HeadersEditor,
+  headerRow,
+  headerValues,
+  Loading,
+  Modal,
+  PageHeader,
+  useDebounced,
+  useToast,
+} from "../components/ui";
+import { explainCheck, KIND_LABELS, SPACE_REASONS } from "../components/words";
+import { Link, navigate } from "../router";
+import { InstanceIcon, instancesQuery } from "./instances";
+import { OwnerCell, platformsQuery, SpaceStatus } from "./platforms";
+
+/** The instances' default headers, merged: name → masked value (the first instance's wins). */
+const defaultHeaders = (instances: Instance[]) => {
+  const merged = new Map<string, string>();
+  for (const instance of instances)
+    for (const [name, masked] of Object.entries(instance.headers))
+      if (![...merged.keys()].some((known) => known.toLowerCase() === name.toLowerCase()))
+        merged.set(name, masked);
+  return merged;
+};
+
+export function SyncWizardPage({ instanceIds }: { instanceIds: string[] }) {
+  const instances = useQuery(instancesQuery);
+  const platforms = useQuery(platformsQuery);
+  const [chosenInstances, setChosenInstances] = useState<Set<string>>(() => new Set(instanceIds));
+  const [platformId, setPlatformId] = useState<string | null>(null);
+  const [spaces, setSpaces] = useState<Map<string, Space>>(new Map());
+  const [headers, setHeaders] = useState<Map<string, HeaderRow[]>>(new Map());
+  const [reviewing, setReviewing] = useState(false);
+  const queryClient = useQueryClient();
+  const toast = useToast();
+
+  const selectedInstances = (instances.data ?? []).filter((instance) => chosenInstances.has(instance.id));
+  const defaults = defaultHeaders(selectedInstances);
+  const initialRows = useRef(new Map<string, HeaderRow[]>());
+  const usablePlatforms = platforms.data ?? [];
+  const effectivePlatformId = platformId ?? (usablePlatforms.length === 1 ? usablePlatforms[0]!.id : null);
+  const platform = usablePlatforms.find((p) => p.id === effectivePlatformId);
+
+  // Rows keep their keys across renders, so an input being typed into keeps its focus.
+  const rowsFor = (spaceId: string): HeaderRow[] => {
+    const edited = headers.get(spaceId);
+    if (edited) return edited;
+    const key = `${spaceId}|${[...defaults.keys()].join(",")}`;
+    let rows = initialRows.current.get(key);
+    if (!rows) {
+      rows = [...defaults].map(([name, masked]) => headerRow(name, "", masked));
+      initialRows.current.set(key, rows);
+    }
+    return rows;
+  };
+
+  const start = useMutation({
+    mutationFn: () => {
+      const body: SyncStart = {
+        platformId: effectivePlatformId!,
+        instanceIds: selectedInstances.map((instance) => instance.id),
+        spaces: [...spaces.keys()].map((spaceId) => {
+          const values = headerValues(rowsFor(spaceId));
+          return Object.keys(values).length > 0 ? { spaceId, headers: values } : { spaceId };
+        }),
+      };
+      return unwrap(api.POST("/api/syncs", { body }));
+    },
+    onSuccess: (job) => {
+      void queryClient.invalidateQueries({ queryKey: ["syncs"] });
+      void queryClient.invalidateQueries({ queryKey: ["instances"] });
+      void queryClient.invalidateQueries({ queryKey: ["instance"] });
+      void queryClient.invalidateQueries({ queryKey: ["access"] });
+      toast("success", `Sync started: ${job.total} ${job.total === 1 ? "item" : "items"} queued.`);
+      navigate(`/syncs/${job.id}`);
+    },
+    onError: (error) => {
+      setReviewing(false);
+      toast("error", errorMessage(error));
+    },
+  });
+
+  if (instances.isPending || platforms.isPending) return <Loading label="Loading instances and platforms…" />;
+  if (instances.isError) return <ErrorState error={instances.error} retry={() => void instances.refetch()} />;
+  if (platforms.isError) return <ErrorState error={platforms.error} retry={() => void platforms.refetch()} />;
+
+  const itemCount = selectedInstances.length * spaces.size;
+  const ready = selectedInstances.length > 0 && platform !== undefined && spaces.size > 0;
+
+  return (
+    <>
+      <PageHeader
+        back={<Link to="/instances">← Instances</Link>}
+        title="Sync to Dify"
+        description="Publish MCP instances into Dify spaces. Each space gets its own gateway credential and headers."
+      />
+      <ol className="wizard">
+        <li className="card wizard-step">
+          <h2>
+            <span className="step-number" aria-hidden="true">
+              1
+            </span>
+            Instances
+          </h2>
+          {instances.data.length === 0 ? (
+            <EmptyState title="No instances yet" action={<Link to="/instances/new">Add an instance</Link>} />
+          ) : (
+            <fieldset className="choice-grid">
+              <legend className="sr-only">Instances to sync</legend>
+              {instances.data.map((instance) => (
+                <label
+                  key={instance.id}
+                  className={`choice${chosenInstances.has(instance.id) ? " selected" : ""}`}
+                >
+                  <input
+                    type="checkbox"
+                    checked={chosenInstances.has(instance.id)}
+                    onChange={(event) =>
+                      setChosenInstances((current) => {
+                        const next = new Set(current);
+                        if (event.target.checked) next.add(instance.id);
+                        else next.delete(instance.id);
+                        return next;
+                      })
+                    }
+                  />
+                  <InstanceIcon instance={instance} />
+                  <span className="stack-xs">
+                    <span className="strong">{instance.name}</span>
+                    <span className="small muted">
+                      {instance.toolCount} tools · in {instance.spaceCount} spaces
+                    </span>
+                  </span>
+                </label>
+              ))}
+            </fieldset>
+          )}
+        </li>
+
+        <li className="card wizard-step">
+          <h2>
+            <span className="step-number" aria-hidden="true">
+              2
+            </span>
+            Agent platform
+          </h2>
+          {platforms.data.length === 0 ? (
+            <EmptyState
+              title="No agent platforms yet"
+              action={<Link to="/platforms/new">Add a platform</Link>}
+            />
+          ) : (
+            <fieldset className="choice-grid">
+              <legend className="sr-only">Agent platform</legend>
+              {platforms.data.map((p) => (
+                <label key={p.id} className={`choice${effectivePlatformId === p.id ? " selected" : ""}`}>
+                  <input
+                    type="radio"
+                    name="platform"
+                    checked={effectivePlatformId === p.id}
+                    onChange={() => {
+                      setPlatformId(p.id);
+                      setSpaces(new Map());
+                      setHeaders(new Map());
+                    }}
+                  />
+                  <span className="stack-xs">
+                    <span className="strong">{p.name}</span>
+                    <span className="small muted">
+                      {KIND_LABELS[p.kind]}
+                      {p.check && !p.check.ok && ` · ${explainCheck(p.check.code).title}`}
+                    </span>
+                  </span>
+                </label>
+              ))}
+            </fieldset>
+          )}
+        </li>
+
+        <li className="card wizard-step">
+          <h2>
+            <span className="step-number" aria-hidden="true">
+              3
+            </span>
+            Spaces
+          </h2>
+          {platform ? (
+            <SpacePicker key={platform.id} platformId={platform.id} selected={spaces} onChange={setSpaces} />
+          ) : (
+            <p className="muted">Choose a platform first.</p>
+          )}
+        </li>
+
+        <li className="card wizard-step">
+          <h2>
+            <span className="step-number" aria-hidden="true">
+              4
+            </span>
+            Pass-through headers per space
+          </h2>
+          {spaces.size === 0 ? (
+            <p className="muted">Choose spaces first.</p>
+          ) : (
+            <>
+              <p className="small muted">
+                Prefilled from the instances' default headers: leave a value empty to use the default, or type
+                one for this space (a team's own API key, say).
+              </p>
+              <div className="stack-sm">
+                {[...spaces.values()].map((space) => (
+                  <details key={space.id} className="space-headers">
+                    <summary>
+                      {space.name}{" "}
+                      <span className="muted small">
+                        ({Object.keys(headerValues(rowsFor(space.id))).length} set for this space)
+                      </span>
+                    </summary>
+                    <HeadersEditor
+                      label={`Headers for ${space.name}`}
+                      storedHint="Default"
+                      rows={rowsFor(space.id)}
+                      onChange={(rows) => setHeaders((current) => new Map(current).set(space.id, rows))}
+                    />
+                  </details>
+                ))}
+              </div>
+            </>
+          )}
+        </li>
+      </ol>
+
+      <div className="sticky-actions">
+        <Button variant="primary" disabled={!ready} onClick={() => setReviewing(true)}>
+          Review and sync
+        </Button>
+        <span aria-live="polite" className="small">
+          {ready
+            ? `${selectedInstances.length} ${selectedInstances.length === 1 ? "instance" : "instances"} × ${spaces.size} ${spaces.size === 1 ? "space" : "spaces"} = ${itemCount} to sync`
+            : "Choose instances, a platform and spaces."}
+        </span>
+      </div>
+
+      <Modal
+        open={reviewing}
+        title="Start the sync?"
+        onClose={() => setReviewing(false)}
+        footer={
+          <>
+            <Button onClick={() => setReviewing(false)} disabled={start.isPending}>
+              Back
+            </Button>
+            <Button variant="primary" busy={start.isPending} onClick={() => start.mutate()}>
+              Start sync
+            </Button>
+          </>
+        }
+      >
+        <p>
+          Spacegate will write {selectedInstances.map((i) => i.name).join(", ")} into {spaces.size}{" "}
+          {spaces.size === 1 ? "space" : "spaces"} of {platform?.name}, each with its own credential.
+        </p>
+        <ul className="compact-list">
+          {[...spaces.values()].slice(0, 8).map((space) => (
+            <li key={space.id}>{space.name}</li>
+          ))}
+          {spaces.size > 8 && <li className="muted">and {spaces.size - 8} more</li>}
+        </ul>
+      </Modal>
+    </>
+  );
+}
+
+function SpacePicker({
+  platformId,
+  selected,
+  onChange,
+}: {
+  platformId: string;
+  selected: Map<string, Space>;
+  onChange: (next: Map<string, Space>) => void;
+}) {
+  const [search, setSearch] = useState("");
+  const term = useDebounced(search.trim());
+  const spaces = useInfiniteQuery({
+    queryKey: ["spaces", platformId, term],
+    queryFn: ({ pageParam }) =>
+      unwrap(
+        api.GET("/api/platforms/{id}/spaces", {
+          params: {
+            path: { id: platformId },
+            query: { search: term || undefined, cursor: pageParam, limit: 50 },
+          },
+        }),
+      ),
+    initialPageParam: undefined as string | undefined,
+    getNextPageParam: (last) => last.nextCursor ?? undefined,
+    placeholderData: (previous) => previous,
+  });
+  const shown = spaces.data?.pages.flatMap((page) => page.items) ?? [];
+  const selectable = shown.filter((space) => space.canEncrypt);
+  const allShownSelected = selectable.length > 0 && selectable.every((space) => selected.has(space.id));
+  const set = (space: Space, on: boolean) => {
+    const next = new Map(selected);
+    if (on) next.set(space.id, space);
+    else next.delete(space.id);
+    onChange(next);
+  };
+
+  return (
+    <div className="stack-sm">
+      <div className="toolbar">
+        <Field label="Search spaces" className="field-inline">
+          {(props) => (
+            <input
+              {...props}
+              type="search"
+              placeholder="Name"
+              value={search}
+              onChange={(event) => setSearch(event.target.value)}
+            />
+          )}
+        </Field>
+        <span className="small muted" aria-live="polite">
+          {selected.size} selected
+        </span>
+      </div>
+      {spaces.isPending ? (
+        <Loading label="Reading spaces from Dify…" />
+      ) : spaces.isError ? (
+        <ErrorState
+          error={spaces.error}
+          title="Could not read the spaces"
+          retry={() => void spaces.refetch()}
+        />
+      ) : shown.length === 0 ? (
+        <EmptyState title={term ? `No space matches “${term}”` : "This Dify has no spaces"} />
+      ) : (
+        <div className="table-wrap">
+          <table className="table">
+            <caption className="sr-only">Spaces to sync into</caption>
+            <thead>
+              <tr>
+                <th scope="col" className="col-check">
+                  <input
+                    type="checkbox"
+                    aria-label="Select all spaces shown"
+                    checked={allShownSelected}
+                    disabled={selectable.length === 0}
+                    onChange={(event) => {
+                      const next = new Map(selected);
+                      for (const space of selectable) {
+                        if (event.target.checked) next.set(space.id, space);
+                        else next.delete(space.id);
+                      }
+                      onChange(next);
+                    }}
+                  />
+                </th>
+                <th scope="col">Space</th>
+                <th scope="col">Owner</th>
+                <th scope="col">Status</th>
+              </tr>
+            </thead>
+            <tbody>
+              {shown.map((space) => (
+                <tr
+                  key={space.id}
+                  className={`${space.canEncrypt ? "" : "disabled"}${selected.has(space.id) ? " selected" : ""}`}
+                >
+                  <td className="col-check">
+                    <input
+                      type="checkbox"
+                      aria-label={`Select ${space.name}`}
+                      aria-describedby={space.canEncrypt ? undefined : `reason-${space.id}`}
+                      disabled={!space.canEncrypt}
+                      checked={selected.has(space.id)}
+                      onChange={(event) => set(space, event.target.checked)}
+                    />
+                  </td>
+                  <td>
+                    <div className="stack-xs">
+                      <span className="strong">{space.name}</span>
+                      {!space.canEncrypt && (
+                        <span className="small muted" id={`reason-${space.id}`}>
+                          {SPACE_REASONS[space.reason ?? ""] ?? "Spacegate cannot write to this space"}
+                        </span>
+                      )}
+                    </div>
+                  </td>
+                  <td>
+                    {space.owner ? (
+                      <OwnerCell owner={space.owner} />
+                    ) : (
+                      <span className="muted">No owner</span>
+                    )}
+                  </td>
+                  <td>
+                    <SpaceStatus status={space.status} />
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      {spaces.hasNextPage && (
+        <Button onClick={() => void spaces.fetchNextPage()} busy={spaces.isFetchingNextPage}>
+          Load more spaces
+        </Button>
+      )}
+    </div>
+  );
+}
