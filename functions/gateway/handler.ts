@@ -90,8 +90,6 @@ const keepaliveComment = encoder.encode(": keepalive\n\n");
 const noop = () => {};
 
 export const defaultMaxBodyBytes = 8 * 1024 * 1024;
-/** Bodies up to this size with a declared length are read whole: one write instead of a stream. */
-const wholeBodyBytes = 64 * 1024;
 
 const sha256Hex = (text: string) => createHash("sha256").update(text).digest("hex");
 
@@ -156,25 +154,6 @@ function contentLengthOf(headers: Headers): number | null {
   const raw = headers.get("content-length");
   if (raw === null || !/^\d+$/.test(raw.trim())) return null;
   return Number(raw.trim());
-}
-
-/** Settles with the promise, or rejects as soon as the signal aborts. */
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(value);
-      },
-      (error) => {
-        signal.removeEventListener("abort", onAbort);
-        reject(error);
-      },
-    );
-  });
 }
 
 /** Errors the request body stream once it grows past the limit. */
@@ -596,7 +575,24 @@ export function createGateway(options: GatewayOptions): Gateway {
       },
       secondsToMs(instance.timeouts.timeout, 30),
     );
-    const upstreamFailed = (cause: unknown) => {
+    const body =
+      request.method === "POST" && request.body
+        ? limitBody(request.body, maxBodyBytes, () => {
+            failure = "too_large";
+          })
+        : null;
+
+    let upstream: Response;
+    try {
+      upstream = await fetch(upstreamTarget(leaf, instance, url), {
+        method: request.method,
+        headers,
+        body,
+        duplex: "half",
+        redirect: "manual",
+        signal: upstreamAbort.signal,
+      } as RequestInit);
+    } catch (cause) {
       timers.clearTimeout(connectTimer);
       release();
       const reason = failure as "timeout" | "too_large" | null;
@@ -612,43 +608,10 @@ export function createGateway(options: GatewayOptions): Gateway {
         ...refusal(502, "upstream_unreachable", "The MCP server could not be reached."),
         cause,
       });
-    };
-
-    // A small declared body (a JSON-RPC message, nearly always) is read whole, so fetch sends head and
-    // body in one write; larger or undeclared ones stream through the size limit.
-    let body: Uint8Array | ReadableStream<Uint8Array> | null = null;
-    if (request.method === "POST" && declaredLength !== null && declaredLength <= wholeBodyBytes) {
-      try {
-        body = new Uint8Array(await untilAborted(request.arrayBuffer(), upstreamAbort.signal));
-      } catch (cause) {
-        if (failure === "timeout") return upstreamFailed(cause);
-        timers.clearTimeout(connectTimer);
-        release();
-        return refuse(refusal(499, "client_closed", "The client went away."));
-      }
-    } else if (request.method === "POST" && request.body) {
-      body = limitBody(request.body, maxBodyBytes, () => {
-        failure = "too_large";
-      });
     }
+    timers.clearTimeout(connectTimer);
 
-    let upstream: Response;
-    try {
-      upstream = await fetch(upstreamTarget(leaf, instance, url), {
-        method: request.method,
-        headers,
-        body,
-        duplex: "half",
-        redirect: "manual",
-        signal: upstreamAbort.signal,
-      } as RequestInit);
-    } catch (cause) {
-      return upstreamFailed(cause);
-    }
-
-    const status = upstream.status;
-    if (status >= 300 && status < 400) {
-      timers.clearTimeout(connectTimer);
+    if (upstream.status >= 300 && upstream.status < 400) {
       upstream.body?.cancel().catch(noop);
       release();
       return refuse(
@@ -660,20 +623,8 @@ export function createGateway(options: GatewayOptions): Gateway {
       );
     }
 
+    const status = upstream.status;
     const eventStream = /^\s*text\/event-stream/i.test(upstream.headers.get("content-type") ?? "");
-    // A small answer of declared length is one JSON-RPC message the client can only use whole: read it
-    // (still within the timeout) and answer it in one write, rather than relaying it as a stream.
-    const answerLength = eventStream ? null : contentLengthOf(upstream.headers);
-    let answer: Uint8Array | null = null;
-    if (answerLength !== null && answerLength <= wholeBodyBytes && upstream.body !== null) {
-      try {
-        answer = new Uint8Array(await upstream.arrayBuffer());
-      } catch (cause) {
-        return upstreamFailed(cause);
-      }
-    }
-    timers.clearTimeout(connectTimer);
-
     const responseHeaders = clientResponseHeaders(upstream.headers, { streaming: eventStream });
     responseHeaders.set("x-request-id", requestId);
     if (eventStream) responseHeaders.set("x-accel-buffering", "no");
@@ -689,10 +640,6 @@ export function createGateway(options: GatewayOptions): Gateway {
       upstream.body?.cancel().catch(noop);
       finish("completed");
       return new Response(null, { status, statusText: upstream.statusText, headers: responseHeaders });
-    }
-    if (answer !== null) {
-      finish("completed");
-      return new Response(answer, { status, statusText: upstream.statusText, headers: responseHeaders });
     }
     const rewriter =
       leaf === "sse" && eventStream && upstream.ok
