@@ -194,12 +194,20 @@ export namespace Access {
     platformId: string,
     spaceId: string,
     input: Put = {},
-    options: { space?: { name: string; owner: { name: string; email: string } | null } } = {},
+    options: {
+      space?: { name: string; owner: { name: string; email: string } | null };
+      /** The instance, already loaded and the platform already checked (a sync job does both once). */
+      instance?: Instance.Stored;
+      /** The sync state a new grant starts with. */
+      sync?: SyncState;
+      /** Leave counting and auditing to the caller, which does it once for many grants. */
+      batch?: boolean;
+    } = {},
   ): Promise<{ grant: Stored; created: boolean }> {
     const { store, envelope, now } = getRuntime();
     const data = Put.parse(input);
-    const instance = await Instance.load(instanceId);
-    await Platform.get(platformId);
+    const instance = options.instance ?? (await Instance.load(instanceId));
+    if (!options.instance) await Platform.get(platformId);
     const existing = await find(instanceId, platformId, spaceId);
     if (existing) {
       if (!data.headers) return { grant: existing, created: false };
@@ -207,7 +215,7 @@ export namespace Access {
         { ...existing, headers: await sealHeaders(data.headers), updatedAt: now().toISOString() },
         existing.version,
       );
-      await Audit.record("access.update", target(existing), { fields: ["headers"] });
+      if (!options.batch) await Audit.record("access.update", target(existing), { fields: ["headers"] });
       return { grant: next, created: false };
     }
     const space = options.space ?? (await Platform.space(platformId, spaceId));
@@ -235,7 +243,7 @@ export namespace Access {
       lastRotatedAt: null,
       calls: 0,
       errors: 0,
-      sync: null,
+      sync: options.sync ?? null,
       version: 1,
     };
     try {
@@ -246,8 +254,10 @@ export namespace Access {
       if (raced) return { grant: raced, created: false };
       throw error;
     }
-    await store.patch(Instance.keyOf(instanceId), {}, { add: { spaceCount: 1 } });
-    await Audit.record("access.create", target(grant), { spaceName: space.name });
+    if (!options.batch) {
+      await store.patch(Instance.keyOf(instanceId), {}, { add: { spaceCount: 1 } });
+      await Audit.record("access.create", target(grant), { spaceName: space.name });
+    }
     return { grant, created: true };
   }
 

@@ -261,9 +261,9 @@ export namespace Platform {
   /** Runs `work` on the platform's pool; database failures become the check's codes. */
   export async function withDatabase<T>(
     id: string,
+    databaseSettings: DatabaseSettings,
     work: (pool: import("pg").Pool) => Promise<T>,
   ): Promise<T> {
-    const databaseSettings = await settings(id);
     try {
       return await work(getRuntime().pools.get(id, databaseSettings));
     } catch (error) {
@@ -274,18 +274,18 @@ export namespace Platform {
 
   export async function spaces(id: string, query: z.input<typeof SpacesQuery>) {
     const q = SpacesQuery.parse(query);
-    return withDatabase(id, (pool) => listSpaces(pool, q));
+    return withDatabase(id, await settings(id), (pool) => listSpaces(pool, q));
   }
 
   export async function space(id: string, spaceId: string): Promise<Space> {
-    const found = await withDatabase(id, (pool) => getSpace(pool, spaceId));
+    const found = await withDatabase(id, await settings(id), (pool) => getSpace(pool, spaceId));
     if (!found) throw notFound("Space", spaceId);
     return found;
   }
 
   /** The given spaces as Dify has them now; 404 naming every id that is not a space of the platform. */
   export async function spacesByIds(id: string, spaceIds: string[]): Promise<Map<string, Space>> {
-    const found = await withDatabase(id, (pool) => getSpaces(pool, spaceIds));
+    const found = await withDatabase(id, await settings(id), (pool) => getSpaces(pool, spaceIds));
     const byId = new Map(found.map((space) => [space.id, space]));
     const missing = spaceIds.filter((spaceId) => !byId.has(spaceId));
     if (missing.length > 0) {

@@ -3,6 +3,7 @@ import { z } from "zod";
 import { Access } from "./access";
 import { Actor } from "./actor";
 import { Audit } from "./audit";
+import type { DatabaseSettings } from "./dify/connection";
 import { removeProvider, writeProvider } from "./dify/writer";
 import { AppError, isAppError, notFound } from "./errors";
 import { HeaderMap } from "./headers";
@@ -240,15 +241,24 @@ export namespace Sync {
     }
 
     const pairs = instances.flatMap((instance) => data.spaces.map((space) => ({ instance, space })));
+    const granted = new Map<string, number>();
+    const queued: Access.SyncState = { status: "queued", jobId, updatedAt: at };
     await inParallel(pairs, 16, async ({ instance, space }) => {
       const dify = spaces.get(space.spaceId);
-      const { grant } = await Access.put(
+      const { grant, created } = await Access.put(
         instance.id,
         data.platformId,
         space.spaceId,
         { headers: space.headers },
-        { space: dify ? { name: dify.name, owner: dify.owner } : undefined },
+        {
+          space: dify ? { name: dify.name, owner: dify.owner } : undefined,
+          instance,
+          sync: queued,
+          batch: true,
+        },
       );
+      if (created) granted.set(instance.id, (granted.get(instance.id) ?? 0) + 1);
+      const providerId = Access.providerOf(grant);
       const item: StoredItem = {
         ...itemKey(jobId, instance.id, data.platformId, space.spaceId),
         jobId,
@@ -261,7 +271,7 @@ export namespace Sync {
         error: null,
         attempts: 0,
         repairedDrift: false,
-        providerId: Access.providerOf(grant),
+        providerId,
         createdAt: at,
         updatedAt: at,
         startedAt: null,
@@ -270,13 +280,11 @@ export namespace Sync {
         ttl,
       };
       await store.put(item);
-      await Access.setSync(grant, {
-        status: "queued",
-        jobId,
-        providerId: Access.providerOf(grant),
-        updatedAt: at,
-      });
+      if (!created) await Access.setSync(grant, { ...queued, providerId });
     });
+    for (const [instanceId, count] of granted) {
+      await store.patch(Keys.instance(instanceId), {}, { add: { spaceCount: count } });
+    }
     await queue.send(
       pairs.map(({ instance, space }) => ({
         jobId,
@@ -292,6 +300,7 @@ export namespace Sync {
         platformId: data.platformId,
         instanceIds,
         spaceCount: data.spaces.length,
+        accessCreated: [...granted.values()].reduce((sum, count) => sum + count, 0),
         reason: job.reason,
       },
     );
@@ -403,6 +412,27 @@ export namespace Sync {
     return toJob(await loadJob(jobId));
   }
 
+  const contexts = new Map<string, Promise<{ instance: Instance.Stored; settings: DatabaseSettings }>>();
+
+  /**
+   * What every item of a job shares, read once per job and process: the instance as it was when the
+   * job ran, and the platform's connection settings.
+   */
+  function jobContext(message: SyncMessage) {
+    const memo = `${message.jobId}/${message.instanceId}`;
+    let pending = contexts.get(memo);
+    if (!pending) {
+      pending = (async () => ({
+        instance: await Instance.load(message.instanceId),
+        settings: await Platform.settings(message.platformId),
+      }))();
+      contexts.set(memo, pending);
+      pending.catch(() => contexts.delete(memo));
+      if (contexts.size > 100) contexts.delete(contexts.keys().next().value as string);
+    }
+    return pending;
+  }
+
   const discoveries = new Map<string, Promise<ToolsSnapshot>>();
 
   /**
@@ -480,7 +510,7 @@ export namespace Sync {
       attempt,
     };
     try {
-      const instance = await Instance.load(message.instanceId);
+      const { instance, settings } = await jobContext(message);
       const grant = await Access.find(message.instanceId, message.platformId, message.spaceId);
       if (!grant)
         throw new AppError("access_removed", "The space's access was removed before the sync ran.", {
@@ -488,7 +518,7 @@ export namespace Sync {
         });
       const tools = await toolsFor(message.jobId, instance);
       const credential = await Access.credentialOf(grant);
-      const result = await Platform.withDatabase(message.platformId, (pool) =>
+      const result = await Platform.withDatabase(message.platformId, settings, (pool) =>
         writeProvider(pool, {
           tenantId: message.spaceId,
           name: instance.name,
@@ -522,11 +552,13 @@ export namespace Sync {
         },
         { providerId: result.providerId, digest: result.digest },
       );
-      await store.patch(
-        Keys.instance(instance.id),
-        { firstSyncedAt: at },
-        { condition: "attribute_not_exists(#first)", names: { "#first": "firstSyncedAt" } },
-      );
+      if (!instance.firstSyncedAt) {
+        await store.patch(
+          Keys.instance(instance.id),
+          { firstSyncedAt: at },
+          { condition: "attribute_not_exists(#first)", names: { "#first": "firstSyncedAt" } },
+        );
+      }
       logger.info("space synced", { ...context, action: result.action, repairedDrift: result.repairedDrift });
     } catch (error) {
       if (!isAppError(error)) logger.error("sync failed unexpectedly", { ...context, error: String(error) });
@@ -566,7 +598,7 @@ export namespace Sync {
     const instance = await Instance.load(instanceId);
     const providerId = Access.providerOf(grant);
     if (!providerId) return { removed: false };
-    return Platform.withDatabase(platformId, (pool) =>
+    return Platform.withDatabase(platformId, await Platform.settings(platformId), (pool) =>
       removeProvider(pool, spaceId, providerId, { serverIdentifier: instance.identifier }),
     );
   }
