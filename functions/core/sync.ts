@@ -242,6 +242,7 @@ export namespace Sync {
 
     const pairs = instances.flatMap((instance) => data.spaces.map((space) => ({ instance, space })));
     const granted = new Map<string, number>();
+    const outbox: SyncMessage[] = [];
     const queued: Access.SyncState = { status: "queued", jobId, updatedAt: at };
     await inParallel(pairs, 16, async ({ instance, space }) => {
       const dify = spaces.get(space.spaceId);
@@ -281,18 +282,14 @@ export namespace Sync {
       };
       await store.put(item);
       if (!created) await Access.setSync(grant, { ...queued, providerId });
+      // Each message goes out once its item is stored, ten at a time, so the worker starts early.
+      outbox.push({ jobId, instanceId: instance.id, platformId: data.platformId, spaceId: space.spaceId });
+      if (outbox.length >= 10) await queue.send(outbox.splice(0));
     });
     for (const [instanceId, count] of granted) {
       await store.patch(Keys.instance(instanceId), {}, { add: { spaceCount: count } });
     }
-    await queue.send(
-      pairs.map(({ instance, space }) => ({
-        jobId,
-        instanceId: instance.id,
-        platformId: data.platformId,
-        spaceId: space.spaceId,
-      })),
-    );
+    await queue.send(outbox.splice(0));
     await Audit.record(
       "sync.start",
       { type: "sync", id: jobId },
@@ -342,11 +339,11 @@ export namespace Sync {
    * counters in step. Returns false when someone else moved it first (a redelivery, a cancel).
    */
   async function transition(
-    item: StoredItem,
+    item: SyncMessage,
     from: ItemStatus[],
     to: ItemStatus,
     set: Partial<Item> = {},
-  ): Promise<boolean> {
+  ): Promise<StoredItem | null> {
     const { store, now } = getRuntime();
     const at = now().toISOString();
     const values = Object.fromEntries(from.map((status, index) => [`:from${index}`, status]));
@@ -367,7 +364,7 @@ export namespace Sync {
         { add: { [`${was}Count`]: -1, [`${to}Count`]: 1 } },
       );
     }
-    return moved !== null;
+    return moved as StoredItem | null;
   }
 
   /** Sends the failed items of a job again. */
@@ -487,20 +484,12 @@ export namespace Sync {
    */
   export async function handle(message: SyncMessage, attempt: number): Promise<void> {
     const { store, now } = getRuntime();
-    const item = await store.get<StoredItem>(
-      itemKey(message.jobId, message.instanceId, message.platformId, message.spaceId),
-      {
-        consistent: true,
-      },
-    );
-    if (!item || item.status === "synced" || item.status === "cancelled" || item.status === "failed") return;
-    if (
-      !(await transition(item, ["queued", "running"], "running", {
-        attempts: attempt,
-        startedAt: now().toISOString(),
-      }))
-    )
-      return;
+    // One conditional write claims the item and returns it; a finished or cancelled one is left alone.
+    const item = await transition(message, ["queued", "running"], "running", {
+      attempts: attempt,
+      startedAt: now().toISOString(),
+    });
+    if (!item) return;
     const running: StoredItem = { ...item, status: "running" };
     const context = {
       jobId: item.jobId,

@@ -72,7 +72,7 @@ export class MemoryQueue implements Queue {
   }
 
   private pump() {
-    const concurrency = this.options.concurrency ?? 4;
+    const concurrency = this.options.concurrency ?? 8;
     while (
       !this.closed &&
       !this.paused &&
