@@ -63,8 +63,3 @@ export function onError(error: Error, c: Context) {
     500,
   );
 }
-
-export const errorSchema = {
-  code: "string",
-  message: "string",
-} as const;

@@ -3,7 +3,7 @@ import { Auth } from "../../core/auth";
 import { AppError } from "../../core/errors";
 import { clientIp } from "../client-ip";
 import { FailureLimiter } from "../rate-limit";
-import { body, errors, json, router } from "../router";
+import { body, ErrorBody, errors, json, router } from "../router";
 
 export const loginLimiter = new FailureLimiter();
 
@@ -18,7 +18,7 @@ export const auth = router().openapi(
       200: json(Auth.Session, "A bearer session token, valid for 12 hours."),
       400: errors[400],
       401: errors[401],
-      429: json(errors[400].content["application/json"].schema, "Too many failed attempts from this client."),
+      429: json(ErrorBody, "Too many failed attempts from this client; see Retry-After."),
     },
   }),
   async (c) => {

@@ -103,7 +103,7 @@ export interface paths {
             };
           };
         };
-        /** @description Too many failed attempts from this client. */
+        /** @description Too many failed attempts from this client; see Retry-After. */
         429: {
           headers: {
             [name: string]: unknown;
