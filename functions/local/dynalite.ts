@@ -15,6 +15,8 @@ export async function startDynalite(options: { path?: string; tableName: string 
   });
   const { port } = server.address() as AddressInfo;
   const endpoint = `http://127.0.0.1:${port}`;
+  // The local product runs on the Node of the machine; the SDK's notice about Node 22 is for AWS.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
   const client = new DynamoDBClient({
     endpoint,
     region: "local",
