@@ -477,3 +477,40 @@ export function PageHeader({
     </header>
   );
 }
+
+/** A small set of mutually exclusive choices shown side by side (radio buttons in a fieldset). */
+export function Segmented<T extends string>({
+  legend,
+  name,
+  choices,
+  labels,
+  value,
+  onChange,
+}: {
+  legend: string;
+  name: string;
+  choices: readonly T[];
+  labels: Record<string, string>;
+  value: T;
+  onChange: (value: T) => void;
+}) {
+  return (
+    <fieldset className="field">
+      <legend>{legend}</legend>
+      <div className="segmented">
+        {choices.map((option) => (
+          <label key={option} className={value === option ? "selected" : undefined}>
+            <input
+              type="radio"
+              name={name}
+              value={option}
+              checked={value === option}
+              onChange={() => onChange(option)}
+            />
+            {labels[option]}
+          </label>
+        ))}
+      </div>
+    </fieldset>
+  );
+}

@@ -22,6 +22,7 @@ import {
   Loading,
   PageHeader,
   rowsFromMasked,
+  Segmented,
   StatusBadge,
   Switch,
   Time,
@@ -529,23 +530,14 @@ function InstanceForm({ instance }: { instance?: Instance }) {
             />
           )}
         </Field>
-        <fieldset className="field">
-          <legend>Transport</legend>
-          <div className="segmented">
-            {(["streamable-http", "sse"] as const).map((transport) => (
-              <label key={transport} className={form.transport === transport ? "selected" : undefined}>
-                <input
-                  type="radio"
-                  name="transport"
-                  value={transport}
-                  checked={form.transport === transport}
-                  onChange={() => set("transport", transport)}
-                />
-                {TRANSPORT_LABELS[transport]}
-              </label>
-            ))}
-          </div>
-        </fieldset>
+        <Segmented
+          legend="Transport"
+          name="transport"
+          choices={["streamable-http", "sse"] as const}
+          labels={TRANSPORT_LABELS}
+          value={form.transport}
+          onChange={(value) => set("transport", value)}
+        />
       </div>
       <div className="field">
         <span className="label">Default pass-through headers</span>

@@ -18,6 +18,7 @@ import {
   Field,
   Loading,
   PageHeader,
+  Segmented,
   StatusBadge,
   Time,
   useConfirm,
@@ -374,23 +375,14 @@ function PlatformForm({ platform }: { platform?: Platform }) {
             />
           )}
         </Field>
-        <fieldset className="field">
-          <legend>Kind</legend>
-          <div className="segmented">
-            {(["dify-community", "dify-enterprise"] as const).map((kind) => (
-              <label key={kind} className={form.kind === kind ? "selected" : undefined}>
-                <input
-                  type="radio"
-                  name="kind"
-                  value={kind}
-                  checked={form.kind === kind}
-                  onChange={() => set("kind", kind)}
-                />
-                {KIND_LABELS[kind]}
-              </label>
-            ))}
-          </div>
-        </fieldset>
+        <Segmented
+          legend="Kind"
+          name="kind"
+          choices={["dify-community", "dify-enterprise"] as const}
+          labels={KIND_LABELS}
+          value={form.kind}
+          onChange={(value) => set("kind", value)}
+        />
       </div>
 
       <h2 className="section-title">Database</h2>
