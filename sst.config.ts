@@ -1,25 +1,38 @@
 /// <reference path="./.sst/platform/config.d.ts" />
 
+/** A production stage keeps its data when removed and refuses `sst remove` while protected. */
+const production = (stage: string | undefined) => stage === "prod" || stage === "production";
+
 export default $config({
   app(input) {
     return {
       name: "spacegate",
       home: "aws",
-      removal: input?.stage === "production" ? "retain" : "remove",
-      protect: input?.stage === "production",
+      removal: production(input?.stage) ? "retain" : "remove",
+      protect: production(input?.stage),
     };
   },
   async run() {
+    $transform(sst.aws.Function, (args) => {
+      args.runtime ??= "nodejs22.x";
+      args.architecture ??= "arm64";
+      args.logging ??= { retention: "1 month" };
+    });
+
     await import("./stacks/table");
     await import("./stacks/secrets");
+    await import("./stacks/network");
     await import("./stacks/queue");
-    const { api } = await import("./stacks/api");
-    await import("./stacks/refresh");
+    const { apiUrl, publicUrl } = await import("./stacks/api");
+    await import("./stacks/worker");
+    await import("./stacks/cron");
     const { web } = await import("./stacks/web");
+    await import("./stacks/alarms");
+
     return {
-      api: $interpolate`${api.url}/api`,
-      gateway: $interpolate`${api.url}/gateway`,
       web: web.url,
+      api: $interpolate`${apiUrl}/api`,
+      gateway: $interpolate`${publicUrl}/gateway`,
     };
   },
 });

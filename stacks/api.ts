@@ -1,59 +1,62 @@
-import { difyVpc } from "./network";
-import { syncQueue } from "./queue";
-import { adminPassword, secretPrefix, secretsPermission } from "./secrets";
-import { table } from "./table";
+import { gatewayVpc, vpc } from "./network";
+import { queueSend, syncQueue } from "./queue";
+import { secretPrefix, secretsAccess } from "./secrets";
+import { table, tableGateway, tableReadWrite } from "./table";
 
-/** The URL Dify reaches the gateway at; defaults to the API's own URL. */
-const publicUrl = process.env.SPACEGATE_PUBLIC_URL;
+/** A custom domain for the API and the gateway, e.g. spacegate.example.com (hosted in Route 53). */
+const domain = process.env.SPACEGATE_DOMAIN;
 
 export const api = new sst.aws.ApiGatewayV1("Api", {
   endpoint: { type: "regional" },
+  ...(domain ? { domain } : {}),
 });
 
-const environment = {
-  SPACEGATE_TABLE: table.name,
-  SPACEGATE_SECRET_PREFIX: secretPrefix,
-  SPACEGATE_QUEUE_URL: syncQueue.url,
-  ...(publicUrl ? { SPACEGATE_PUBLIC_URL: publicUrl } : {}),
-};
+/**
+ * The API's own URL, built from the REST API's id rather than its deployment, so that the functions
+ * behind it can be given it without a cycle.
+ */
+export const apiUrl = domain
+  ? `https://${domain}`
+  : $interpolate`https://${api.nodes.api.id}.execute-api.${aws.getRegionOutput().name}.amazonaws.com/${$app.stage}`;
 
-api.route("ANY /api/{proxy+}", {
-  handler: "functions/api/lambda.handler",
-  runtime: "nodejs22.x",
-  timeout: "29 seconds",
-  memory: "1024 MB",
-  link: [table, syncQueue, adminPassword],
-  vpc: difyVpc,
-  permissions: [secretsPermission],
-  environment: {
-    ...environment,
-    SPACEGATE_ADMIN_PASSWORD: adminPassword.value,
-    POWERTOOLS_SERVICE_NAME: "spacegate-api",
+/** The URL Dify reaches the gateway at: the API's own unless SPACEGATE_PUBLIC_URL says otherwise. */
+export const publicUrl = process.env.SPACEGATE_PUBLIC_URL ?? apiUrl;
+
+/** Every function's configuration, read by functions/core/config.ts. It grants nothing. */
+export const settings = new sst.Linkable("Settings", {
+  properties: {
+    tableName: table.name,
+    secretPrefix,
+    queueUrl: syncQueue.url,
+    publicUrl,
+    corsOrigin: process.env.SPACEGATE_WEB_ORIGIN ?? "*",
   },
 });
 
-// The gateway streams: REST API response streaming with a 15-minute integration timeout. It reads
-// the table and the envelope key ring only, so it needs no VPC.
+api.route("ANY /api/{proxy+}", {
+  handler: "functions/api/lambda.handler",
+  timeout: "29 seconds",
+  memory: "1024 MB",
+  link: [settings],
+  vpc,
+  permissions: [tableReadWrite, queueSend, ...secretsAccess.api],
+  environment: { POWERTOOLS_SERVICE_NAME: "spacegate-api" },
+});
+
+// The gateway streams (REST API response streaming) for up to 15 minutes per request.
 api.route(
   "ANY /gateway/{proxy+}",
   {
     handler: "functions/gateway/lambda.handler",
-    runtime: "nodejs22.x",
     streaming: true,
     timeout: "15 minutes",
     memory: "1024 MB",
-    link: [table],
-    permissions: [{ actions: ["secretsmanager:GetSecretValue"], resources: secretsPermission.resources }],
-    environment: { ...environment, POWERTOOLS_SERVICE_NAME: "spacegate-gateway" },
+    link: [settings],
+    vpc: gatewayVpc,
+    permissions: [tableGateway, ...secretsAccess.gateway],
+    environment: { POWERTOOLS_SERVICE_NAME: "spacegate-gateway" },
   },
-  {
-    transform: {
-      integration: (args) => {
-        args.responseTransferMode = "STREAM";
-        args.timeoutMilliseconds = 900_000;
-      },
-    },
-  },
+  { transform: { integration: { timeoutMilliseconds: 900_000 } } },
 );
 
 api.deploy();

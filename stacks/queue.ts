@@ -1,29 +1,17 @@
-import { difyVpc } from "./network";
-import { adminPassword, secretPrefix, secretsPermission } from "./secrets";
-import { table } from "./table";
+/** How long the sync worker may run; the queue hides a received message for longer than that. */
+export const workerTimeoutSeconds = 60;
 
-export const deadLetters = new sst.aws.Queue("SyncDeadLetters", { messageRetentionPeriod: "14 days" });
+export const deadLetters = new sst.aws.Queue("SyncDeadLetters", {
+  transform: { queue: { messageRetentionSeconds: 14 * 24 * 60 * 60 } },
+});
 
-/** One message per (job, instance, space); five receives, then the dead-letter queue. */
+/**
+ * One message per (job, instance, space). A message that fails is received again after the
+ * visibility timeout (the retry backoff); after five receives it goes to the dead-letter queue.
+ */
 export const syncQueue = new sst.aws.Queue("SyncQueue", {
-  visibilityTimeout: "2 minutes",
+  visibilityTimeout: `${workerTimeoutSeconds * 2} seconds`,
   dlq: { queue: deadLetters.arn, retry: 5 },
 });
 
-syncQueue.subscribe(
-  {
-    handler: "functions/worker/sqs.handler",
-    runtime: "nodejs22.x",
-    timeout: "90 seconds",
-    memory: "512 MB",
-    link: [table, adminPassword],
-    vpc: difyVpc,
-    permissions: [secretsPermission],
-    environment: {
-      SPACEGATE_TABLE: table.name,
-      SPACEGATE_SECRET_PREFIX: secretPrefix,
-      POWERTOOLS_SERVICE_NAME: "spacegate-worker",
-    },
-  },
-  { batch: { size: 10, window: "1 second", partialResponses: true } },
-);
+export const queueSend = { actions: ["sqs:SendMessage"], resources: [syncQueue.arn] };

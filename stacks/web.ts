@@ -1,8 +1,8 @@
-import { api } from "./api";
+import { apiUrl } from "./api";
 
 /** The admin UI on S3 and CloudFront, built with the API's URL. */
 export const web = new sst.aws.StaticSite("Web", {
   path: "web",
   build: { command: "npx vite build", output: "dist" },
-  environment: { VITE_API_URL: api.url },
+  environment: { VITE_API_URL: apiUrl },
 });

@@ -4,7 +4,7 @@ import { z } from "zod";
 import type { Actor } from "./actor";
 import { AppError } from "./errors";
 import { getRuntime } from "./runtime";
-import { SecretName } from "./secrets";
+import { getOrCreateSecret, SecretName } from "./secrets";
 
 const scryptAsync = promisify(scrypt) as (
   password: string,
@@ -69,6 +69,25 @@ export namespace Auth {
     return { generatedPassword };
   }
 
+  const ensuredPassword = new WeakMap<object, string>();
+
+  /**
+   * On AWS the admin password is the `admin-password` secret: an admin may set it; otherwise the
+   * first cold start generates one and stores it there, where the admin reads it. Its hash is stored
+   * again whenever the secret changes, which takes effect within the secret cache's lifetime.
+   */
+  export async function ensureAdminFromSecret(): Promise<void> {
+    const { store, secrets } = getRuntime();
+    const stored = await getOrCreateSecret(secrets, SecretName.adminPassword, () =>
+      randomBytes(18).toString("base64url"),
+    );
+    const password = stored.trim();
+    if (!password) throw new Error(`The ${SecretName.adminPassword} secret is blank: put a password in it.`);
+    if (ensuredPassword.get(store) === password) return;
+    await ensureAdmin(password);
+    ensuredPassword.set(store, password);
+  }
+
   /** Exchanges the admin password for a signed session token (12 hours). */
   export async function login(password: string): Promise<Session> {
     const { store, config, now } = getRuntime();
@@ -119,13 +138,9 @@ export namespace Auth {
   async function sessionKey(): Promise<Buffer> {
     const { secrets } = getRuntime();
     if (cachedKey?.secrets !== secrets) {
-      const key = (async () => {
-        const stored = await secrets.get(SecretName.sessionKey);
-        if (stored) return Buffer.from(stored, "base64");
-        const created = randomBytes(32).toString("base64");
-        if (await secrets.create(SecretName.sessionKey, created)) return Buffer.from(created, "base64");
-        return Buffer.from((await secrets.get(SecretName.sessionKey)) ?? created, "base64");
-      })();
+      const key = getOrCreateSecret(secrets, SecretName.sessionKey, () =>
+        randomBytes(32).toString("base64"),
+      ).then((stored) => Buffer.from(stored, "base64"));
       cachedKey = { secrets, key };
     }
     return cachedKey.key;

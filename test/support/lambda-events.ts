@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { APIGatewayProxyEvent, Context } from "aws-lambda";
+import type { APIGatewayProxyEvent, Context, ScheduledEvent } from "aws-lambda";
 
 const months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
@@ -28,8 +28,8 @@ export function lambdaContext(overrides: Partial<Context> = {}): Context {
 }
 
 /**
- * An API Gateway REST API (v1) proxy event as API Gateway sends it for `/gateway/{proxy+}` on a
- * regional endpoint, stage `prod`.
+ * An API Gateway REST API (v1) proxy event as API Gateway sends it on a regional endpoint, stage
+ * `prod`, for the route of the path's first segment (`/gateway/{proxy+}` or `/api/{proxy+}`).
  */
 export function restProxyEvent(input: {
   method: string;
@@ -74,15 +74,17 @@ export function restProxyEvent(input: {
           ? Buffer.from(input.body).toString("base64")
           : input.body;
   const now = Date.now();
+  const [, base = "", proxy = ""] = /^\/([^/]*)\/?(.*)$/.exec(input.path) ?? [];
+  const resource = `/${base}/{proxy+}`;
   return {
-    resource: "/gateway/{proxy+}",
+    resource,
     path: input.path,
     httpMethod: input.method,
     headers,
     multiValueHeaders,
     queryStringParameters,
     multiValueQueryStringParameters: multiValueQuery,
-    pathParameters: { proxy: input.path.replace(/^\/gateway\//, "") },
+    pathParameters: { proxy },
     stageVariables: null,
     requestContext: {
       accountId: "123456789012",
@@ -115,10 +117,25 @@ export function restProxyEvent(input: {
       requestTime: apiGatewayTime(new Date(now)),
       requestTimeEpoch: now,
       resourceId: "abc123",
-      resourcePath: "/gateway/{proxy+}",
+      resourcePath: resource,
       stage: "prod",
     },
     body,
     isBase64Encoded: body !== null && base64,
+  };
+}
+
+/** The event EventBridge Scheduler's rule delivers to the scheduled refresh. */
+export function scheduledEvent(): ScheduledEvent {
+  return {
+    version: "0",
+    id: randomUUID(),
+    "detail-type": "Scheduled Event",
+    source: "aws.events",
+    account: "123456789012",
+    time: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
+    region: "eu-west-1",
+    resources: ["arn:aws:events:eu-west-1:123456789012:rule/spacegate-production-RefreshRule"],
+    detail: {},
   };
 }

@@ -1,6 +1,6 @@
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
 import { AppError } from "../errors";
-import { SecretName, type SecretStore } from "../secrets";
+import { getOrCreateSecret, SecretName, type SecretStore } from "../secrets";
 
 interface KeyRing {
   current: string;
@@ -80,15 +80,11 @@ export class Envelope {
   }
 
   private async loadKeyRing(): Promise<KeyRing> {
-    const stored = await this.secrets.get(SecretName.envelopeKeys);
-    if (stored) return JSON.parse(stored) as KeyRing;
-    const keyId = `k${randomBytes(5).toString("hex")}`;
-    const ring: KeyRing = { current: keyId, keys: { [keyId]: randomBytes(32).toString("base64") } };
-    // Processes starting together race to create the ring: the first one wins, the others read it.
-    if (await this.secrets.create(SecretName.envelopeKeys, JSON.stringify(ring))) return ring;
-    const created = await this.secrets.get(SecretName.envelopeKeys);
-    if (!created) throw new Error("The encryption key ring could not be read back after it was created.");
-    return JSON.parse(created) as KeyRing;
+    const stored = await getOrCreateSecret(this.secrets, SecretName.envelopeKeys, () => {
+      const keyId = `k${randomBytes(5).toString("hex")}`;
+      return JSON.stringify({ current: keyId, keys: { [keyId]: randomBytes(32).toString("base64") } });
+    });
+    return JSON.parse(stored) as KeyRing;
   }
 }
 

@@ -9,6 +9,9 @@ import {
 } from "@aws-sdk/client-secrets-manager";
 import type { SecretStore } from "./index";
 
+/** The version id of a secret's first value: fixed, so only one first value can ever be stored. */
+const FIRST_VERSION = "spacegate-first-value-0000000000000";
+
 /** The slice of the Secrets Manager client this store uses, so tests can stand in for the service. */
 export type SecretsManagerSender = Pick<SecretsManagerClient, "send">;
 
@@ -55,11 +58,33 @@ export class AwsSecretStore implements SecretStore {
     try {
       await this.client.send(new CreateSecretCommand({ Name: this.id(name), SecretString: value }));
     } catch (error) {
-      if (error instanceof ResourceExistsException) {
-        this.cache.delete(name);
-        return false;
-      }
-      throw error;
+      if (!(error instanceof ResourceExistsException)) throw error;
+      return this.createFirstVersion(name, value);
+    }
+    this.cache.set(name, { value, until: this.now() + this.ttlMs });
+    return true;
+  }
+
+  /**
+   * The secret exists (the stack creates the app's own secrets without a value). Its first value is
+   * written under a fixed version id: Secrets Manager accepts it once, so of two writers racing here
+   * exactly one wins, and a value that is already there is never replaced.
+   */
+  private async createFirstVersion(name: string, value: string) {
+    this.cache.delete(name);
+    if ((await this.get(name)) !== null) return false;
+    try {
+      await this.client.send(
+        new PutSecretValueCommand({
+          SecretId: this.id(name),
+          SecretString: value,
+          ClientRequestToken: FIRST_VERSION,
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ResourceExistsException)) throw error;
+      this.cache.delete(name);
+      return false;
     }
     this.cache.set(name, { value, until: this.now() + this.ttlMs });
     return true;

@@ -15,4 +15,19 @@ export const SecretName = {
   platformPassword: (platformId: string) => `platform/${platformId}/password`,
   envelopeKeys: "envelope-keys",
   sessionKey: "session-key",
+  adminPassword: "admin-password",
 } as const;
+
+/**
+ * The secret's value, generating and storing one if it has none. Processes starting together race
+ * to store theirs: the first one wins and every process returns that one.
+ */
+export async function getOrCreateSecret(secrets: SecretStore, name: string, generate: () => string) {
+  const stored = await secrets.get(name);
+  if (stored) return stored;
+  const generated = generate();
+  if (await secrets.create(name, generated)) return generated;
+  const created = await secrets.get(name);
+  if (!created) throw new Error(`The secret ${name} could not be read back after it was created.`);
+  return created;
+}

@@ -1,18 +1,11 @@
 import { mkdtempSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import {
-  CreateSecretCommand,
-  DeleteSecretCommand,
-  GetSecretValueCommand,
-  PutSecretValueCommand,
-  ResourceExistsException,
-  ResourceNotFoundException,
-} from "@aws-sdk/client-secrets-manager";
-import { describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Envelope } from "../../../functions/core/crypto/envelope";
-import { AwsSecretStore, type SecretsManagerSender } from "../../../functions/core/secrets/aws";
+import { AwsSecretStore } from "../../../functions/core/secrets/aws";
 import { LocalSecretStore } from "../../../functions/core/secrets/local";
+import { type FakeAws, startFakeAws } from "../../support/fake-aws";
 
 describe("LocalSecretStore", () => {
   it("keeps secrets across restarts, encrypted on disk", async () => {
@@ -32,74 +25,80 @@ describe("LocalSecretStore", () => {
   });
 });
 
-/** Stands in for the Secrets Manager service, which cannot run here. */
-function fakeSecretsManager() {
-  const secrets = new Map<string, string>();
-  const calls: string[] = [];
-  const notFound = () => new ResourceNotFoundException({ message: "not found", $metadata: {} });
-  const client: SecretsManagerSender = {
-    send: (async (command: unknown) => {
-      calls.push((command as object).constructor.name);
-      if (command instanceof GetSecretValueCommand) {
-        const value = secrets.get(command.input.SecretId as string);
-        if (value === undefined) throw notFound();
-        return { SecretString: value };
-      }
-      if (command instanceof PutSecretValueCommand) {
-        if (!secrets.has(command.input.SecretId as string)) throw notFound();
-        secrets.set(command.input.SecretId as string, command.input.SecretString as string);
-        return {};
-      }
-      if (command instanceof CreateSecretCommand) {
-        if (secrets.has(command.input.Name as string)) {
-          throw new ResourceExistsException({ message: "exists", $metadata: {} });
-        }
-        secrets.set(command.input.Name as string, command.input.SecretString as string);
-        return {};
-      }
-      if (command instanceof DeleteSecretCommand) {
-        if (!secrets.delete(command.input.SecretId as string)) throw notFound();
-        return {};
-      }
-      throw new Error("unexpected command");
-    }) as SecretsManagerSender["send"],
-  };
-  return { client, secrets, calls };
-}
-
 describe("AwsSecretStore", () => {
+  let fake: FakeAws;
+  beforeAll(async () => {
+    fake = await startFakeAws();
+  });
+  afterAll(() => fake.close());
+
   it("keeps one secret per name under the prefix and caches reads", async () => {
-    const fake = fakeSecretsManager();
     let now = 0;
-    const store = new AwsSecretStore("spacegate-prod", fake.client, 30_000, () => now);
+    const store = new AwsSecretStore("spacegate-prod", fake.secretsManager(), 30_000, () => now);
 
     expect(await store.get("platform/plt_1/password")).toBeNull();
+    fake.calls.length = 0;
     await store.put("platform/plt_1/password", "pw-1");
-    expect(fake.secrets.get("spacegate-prod/platform/plt_1/password")).toBe("pw-1");
+    expect(fake.secretValue("spacegate-prod/platform/plt_1/password")).toBe("pw-1");
     await store.put("platform/plt_1/password", "pw-2");
-    expect(fake.calls.filter((call) => call === "CreateSecretCommand")).toHaveLength(1);
+    expect(fake.calls.filter((call) => call === "CreateSecret")).toHaveLength(1);
 
     fake.calls.length = 0;
     expect(await store.get("platform/plt_1/password")).toBe("pw-2");
     expect(fake.calls).toEqual([]);
     now += 30_001;
     expect(await store.get("platform/plt_1/password")).toBe("pw-2");
-    expect(fake.calls).toEqual(["GetSecretValueCommand"]);
+    expect(fake.calls).toEqual(["GetSecretValue"]);
 
     await store.delete("platform/plt_1/password");
     expect(await store.get("platform/plt_1/password")).toBeNull();
     await store.delete("platform/plt_1/password");
   });
+
+  it("gives a secret the stack created empty its first value once, and never replaces a value", async () => {
+    fake.createEmptySecret("sg-empty/session-key");
+    const first = new AwsSecretStore("sg-empty", fake.secretsManager());
+    const second = new AwsSecretStore("sg-empty", fake.secretsManager());
+
+    expect(await first.get("session-key")).toBeNull();
+    const results = await Promise.all([
+      first.create("session-key", "from first"),
+      second.create("session-key", "from second"),
+    ]);
+
+    expect(results.filter(Boolean)).toHaveLength(1);
+    const winner = results[0] ? "from first" : "from second";
+    expect(fake.secretValue("sg-empty/session-key")).toBe(winner);
+    expect(await first.get("session-key")).toBe(winner);
+    expect(await second.get("session-key")).toBe(winner);
+
+    await first.put("session-key", "rotated");
+    expect(await new AwsSecretStore("sg-empty", fake.secretsManager()).create("session-key", "late")).toBe(
+      false,
+    );
+    expect(fake.secretValue("sg-empty/session-key")).toBe("rotated");
+  });
 });
 
 describe("the envelope key ring on Secrets Manager", () => {
-  it("is created once when two cold starts race, so each opens what the other sealed", async () => {
-    const fake = fakeSecretsManager();
-    const first = new Envelope(new AwsSecretStore("sg", fake.client));
-    const second = new Envelope(new AwsSecretStore("sg", fake.client));
+  let fake: FakeAws;
+  beforeAll(async () => {
+    fake = await startFakeAws();
+  });
+  afterAll(() => fake.close());
+
+  it.each([
+    ["does not exist yet", () => {}],
+    ["was created empty by the stack", () => fake.createEmptySecret("sg/envelope-keys")],
+  ])("is created once when two cold starts race and the secret %s", async (_case, arrange) => {
+    await fake.close();
+    fake = await startFakeAws();
+    arrange();
+    const first = new Envelope(new AwsSecretStore("sg", fake.secretsManager()));
+    const second = new Envelope(new AwsSecretStore("sg", fake.secretsManager()));
     const [a, b] = await Promise.all([first.encrypt("from first"), second.encrypt("from second")]);
     expect(await first.decrypt(b)).toBe("from second");
     expect(await second.decrypt(a)).toBe("from first");
-    expect(await new AwsSecretStore("sg", fake.client).create("envelope-keys", "{}")).toBe(false);
+    expect(await new AwsSecretStore("sg", fake.secretsManager()).create("envelope-keys", "{}")).toBe(false);
   });
 });

@@ -1,0 +1,42 @@
+import { api } from "./api";
+import { deadLetters } from "./queue";
+
+/**
+ * Two alarms, to an SNS topic (SPACEGATE_ALARM_EMAIL subscribes an address): a sync message gave up
+ * (the dead-letter queue is not empty), and the API or the gateway answered 5xx repeatedly (an
+ * unreachable or timing-out MCP server shows here as the gateway's 502 and 504).
+ */
+export const alarms = new sst.aws.SnsTopic("Alarms");
+
+const email = process.env.SPACEGATE_ALARM_EMAIL;
+if (email) alarms.subscribe("AlarmEmail", `email:${email}`);
+
+new aws.cloudwatch.MetricAlarm("DeadLetters", {
+  alarmDescription: "Spacegate: sync messages reached the dead-letter queue; see the failed sync items.",
+  namespace: "AWS/SQS",
+  metricName: "ApproximateNumberOfMessagesVisible",
+  dimensions: { QueueName: deadLetters.nodes.queue.name },
+  statistic: "Maximum",
+  period: 300,
+  evaluationPeriods: 1,
+  threshold: 0,
+  comparisonOperator: "GreaterThanThreshold",
+  treatMissingData: "notBreaching",
+  alarmActions: [alarms.arn],
+  okActions: [alarms.arn],
+});
+
+new aws.cloudwatch.MetricAlarm("Api5xx", {
+  alarmDescription: "Spacegate: more than 10 answers with a 5xx status in 5 minutes.",
+  namespace: "AWS/ApiGateway",
+  metricName: "5XXError",
+  dimensions: { ApiName: api.nodes.api.name, Stage: $app.stage },
+  statistic: "Sum",
+  period: 300,
+  evaluationPeriods: 1,
+  threshold: 10,
+  comparisonOperator: "GreaterThanThreshold",
+  treatMissingData: "notBreaching",
+  alarmActions: [alarms.arn],
+  okActions: [alarms.arn],
+});

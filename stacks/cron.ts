@@ -1,0 +1,19 @@
+import { settings } from "./api";
+import { vpc } from "./network";
+import { queueSend } from "./queue";
+import { secretsAccess } from "./secrets";
+import { tableReadWrite } from "./table";
+
+/** Re-discovers each instance's tools and re-syncs the spaces whose tool list changed. */
+export const refresh = new sst.aws.Cron("Refresh", {
+  schedule: "rate(30 minutes)",
+  function: {
+    handler: "functions/worker/refresh.handler",
+    timeout: "5 minutes",
+    memory: "512 MB",
+    link: [settings],
+    vpc,
+    permissions: [tableReadWrite, queueSend, ...secretsAccess.worker],
+    environment: { POWERTOOLS_SERVICE_NAME: "spacegate-refresh" },
+  },
+});

@@ -1,0 +1,181 @@
+import { createHash, randomUUID } from "node:crypto";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { SQSClient } from "@aws-sdk/client-sqs";
+
+const ACCOUNT = "000000000000";
+const REGION = "us-east-1";
+
+class ServiceError extends Error {
+  constructor(
+    readonly type: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+type Secret = { arn: string; versions: Map<string, string>; current?: string };
+type Input = Record<string, unknown>;
+
+/**
+ * Stands in for the Secrets Manager and SQS services, which cannot run here: their JSON protocols
+ * over HTTP, kept in memory, so that the real SDK clients (in tests, and inside the Lambda bundles)
+ * talk to it unchanged. Secrets behave as Secrets Manager's do: a secret may exist without a value,
+ * and a version id (ClientRequestToken) is accepted once.
+ */
+export async function startFakeAws() {
+  const secrets = new Map<string, Secret>();
+  const messages = new Map<string, string[]>();
+  const calls: string[] = [];
+
+  const secretOf = (input: Input) => {
+    const id = String(input.SecretId);
+    const secret = secrets.get(id) ?? [...secrets.values()].find((candidate) => candidate.arn === id);
+    if (!secret)
+      throw new ServiceError("ResourceNotFoundException", "Secrets Manager can't find the specified secret.");
+    return secret;
+  };
+  const nameOf = (secret: Secret) => [...secrets].find(([, candidate]) => candidate === secret)?.[0] ?? "";
+  const addVersion = (secret: Secret, value: string, token: string = randomUUID()) => {
+    const existing = secret.versions.get(token);
+    if (existing !== undefined) {
+      if (existing !== value) {
+        throw new ServiceError(
+          "ResourceExistsException",
+          "You can't modify an existing version, create a new one.",
+        );
+      }
+      return token;
+    }
+    secret.versions.set(token, value);
+    secret.current = token;
+    return token;
+  };
+  const queueMessages = (queueUrl: unknown) => {
+    const list = messages.get(String(queueUrl)) ?? [];
+    messages.set(String(queueUrl), list);
+    return list;
+  };
+  const sent = (body: string) => ({
+    MessageId: randomUUID(),
+    MD5OfMessageBody: createHash("md5").update(body).digest("hex"),
+  });
+
+  const operations: Record<string, (input: Input) => unknown> = {
+    "secretsmanager.CreateSecret": (input) => {
+      const name = String(input.Name);
+      if (secrets.has(name))
+        throw new ServiceError("ResourceExistsException", `The secret ${name} already exists.`);
+      const secret: Secret = {
+        arn: `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:${name}-${randomUUID().slice(0, 6)}`,
+        versions: new Map(),
+      };
+      secrets.set(name, secret);
+      const versionId =
+        typeof input.SecretString === "string"
+          ? addVersion(secret, input.SecretString, input.ClientRequestToken as string | undefined)
+          : undefined;
+      return { ARN: secret.arn, Name: name, VersionId: versionId };
+    },
+    "secretsmanager.GetSecretValue": (input) => {
+      const secret = secretOf(input);
+      const value = secret.current === undefined ? undefined : secret.versions.get(secret.current);
+      if (value === undefined) {
+        throw new ServiceError(
+          "ResourceNotFoundException",
+          "Secrets Manager can't find the specified secret value for staging label: AWSCURRENT",
+        );
+      }
+      return { ARN: secret.arn, Name: nameOf(secret), SecretString: value, VersionId: secret.current };
+    },
+    "secretsmanager.PutSecretValue": (input) => {
+      const secret = secretOf(input);
+      const versionId = addVersion(
+        secret,
+        String(input.SecretString),
+        input.ClientRequestToken as string | undefined,
+      );
+      return { ARN: secret.arn, Name: nameOf(secret), VersionId: versionId };
+    },
+    "secretsmanager.DeleteSecret": (input) => {
+      const secret = secretOf(input);
+      secrets.delete(nameOf(secret));
+      return { ARN: secret.arn, Name: nameOf(secret), DeletionDate: Date.now() / 1000 };
+    },
+    "AmazonSQS.SendMessage": (input) => {
+      queueMessages(input.QueueUrl).push(String(input.MessageBody));
+      return sent(String(input.MessageBody));
+    },
+    "AmazonSQS.SendMessageBatch": (input) => {
+      const entries = input.Entries as { Id: string; MessageBody: string }[];
+      queueMessages(input.QueueUrl).push(...entries.map((entry) => entry.MessageBody));
+      return {
+        Successful: entries.map((entry) => ({ Id: entry.Id, ...sent(entry.MessageBody) })),
+        Failed: [],
+      };
+    },
+  };
+
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (chunk: Buffer) => chunks.push(chunk));
+    req.on("end", () => {
+      const target = String(req.headers["x-amz-target"]);
+      calls.push(target.split(".").at(-1) ?? target);
+      const reply = (status: number, body: unknown, headers: Record<string, string> = {}) => {
+        res.writeHead(status, { "content-type": "application/x-amz-json-1.1", ...headers });
+        res.end(JSON.stringify(body));
+      };
+      try {
+        const operation = operations[target];
+        if (!operation) throw new ServiceError("UnknownOperationException", `${target} is not served here.`);
+        reply(200, operation(JSON.parse(Buffer.concat(chunks).toString("utf8") || "{}") as Input));
+      } catch (error) {
+        if (!(error instanceof ServiceError)) throw error;
+        reply(400, { __type: error.type, message: error.message }, { "x-amzn-errortype": error.type });
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const clientConfig = {
+    endpoint: url,
+    region: REGION,
+    credentials: { accessKeyId: "test", secretAccessKey: "test" },
+  };
+
+  return {
+    url,
+    region: REGION,
+    /** The names of the operations called, in order. */
+    calls,
+    secretsManager: () => new SecretsManagerClient(clientConfig),
+    sqs: () => new SQSClient(clientConfig),
+    queueUrl: (name: string) => `${url}/${ACCOUNT}/${name}`,
+    /** A secret as the stack creates it: present, without a value. */
+    createEmptySecret(name: string) {
+      secrets.set(name, {
+        arn: `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:${name}-abcdef`,
+        versions: new Map(),
+      });
+    },
+    secretValue(name: string) {
+      const secret = secrets.get(name);
+      return secret?.current === undefined ? undefined : secret.versions.get(secret.current);
+    },
+    secretNames: () => [...secrets.keys()],
+    /** The bodies sent to a queue, oldest first; taking them empties the queue. */
+    takeMessages(queueUrl: string) {
+      return queueMessages(queueUrl).splice(0);
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+export type FakeAws = Awaited<ReturnType<typeof startFakeAws>>;
