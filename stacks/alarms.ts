@@ -11,32 +11,35 @@ export const alarms = new sst.aws.SnsTopic("Alarms");
 const email = process.env.SPACEGATE_ALARM_EMAIL;
 if (email) alarms.subscribe("AlarmEmail", `email:${email}`);
 
-new aws.cloudwatch.MetricAlarm("DeadLetters", {
+/** An alarm on the sum or maximum of a metric over 5 minutes, to the topic and back when it clears. */
+const alarm = (
+  name: string,
+  args: Omit<aws.cloudwatch.MetricAlarmArgs, "period" | "evaluationPeriods" | "comparisonOperator">,
+) =>
+  new aws.cloudwatch.MetricAlarm(name, {
+    period: 300,
+    evaluationPeriods: 1,
+    comparisonOperator: "GreaterThanThreshold",
+    treatMissingData: "notBreaching",
+    alarmActions: [alarms.arn],
+    okActions: [alarms.arn],
+    ...args,
+  });
+
+alarm("DeadLetters", {
   alarmDescription: "Spacegate: sync messages reached the dead-letter queue; see the failed sync items.",
   namespace: "AWS/SQS",
   metricName: "ApproximateNumberOfMessagesVisible",
   dimensions: { QueueName: deadLetters.nodes.queue.name },
   statistic: "Maximum",
-  period: 300,
-  evaluationPeriods: 1,
   threshold: 0,
-  comparisonOperator: "GreaterThanThreshold",
-  treatMissingData: "notBreaching",
-  alarmActions: [alarms.arn],
-  okActions: [alarms.arn],
 });
 
-new aws.cloudwatch.MetricAlarm("Api5xx", {
+alarm("Api5xx", {
   alarmDescription: "Spacegate: more than 10 answers with a 5xx status in 5 minutes.",
   namespace: "AWS/ApiGateway",
   metricName: "5XXError",
   dimensions: { ApiName: api.nodes.api.name, Stage: $app.stage },
   statistic: "Sum",
-  period: 300,
-  evaluationPeriods: 1,
   threshold: 10,
-  comparisonOperator: "GreaterThanThreshold",
-  treatMissingData: "notBreaching",
-  alarmActions: [alarms.arn],
-  okActions: [alarms.arn],
 });

@@ -7,7 +7,7 @@ import {
   lambdaContext,
   restProxyEvent,
 } from "../support/lambda-stream";
-import { startMcpUpstream } from "../support/mcp-upstream";
+import { initializeRequest, startMcpUpstream } from "../support/mcp-upstream";
 import { type RawExchange, startRawUpstream } from "../support/raw-upstream";
 
 // The Lambda entry calls awslambda.streamifyResponse when loaded, as it does in the runtime.
@@ -179,16 +179,7 @@ describe("gateway Lambda entry", () => {
     const upstream = await startMcpUpstream();
     cleanups.push(() => upstream.close());
     const { credential, handle } = lambdaGateway(upstream.mcpUrl);
-    const initialize = JSON.stringify({
-      jsonrpc: "2.0",
-      id: 1,
-      method: "initialize",
-      params: {
-        protocolVersion: "2025-06-18",
-        capabilities: {},
-        clientInfo: { name: "Dify", version: "1.0.0" },
-      },
-    });
+    const initialize = initializeRequest();
 
     const { stream, done } = invokeStreaming(
       handle,

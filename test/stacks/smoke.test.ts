@@ -14,7 +14,7 @@ import {
   startLambdaHost,
 } from "../support/lambda-bundles";
 import { restProxyEvent, scheduledEvent } from "../support/lambda-events";
-import { type McpUpstream, startMcpUpstream } from "../support/mcp-upstream";
+import { initializeRequest, type McpUpstream, startMcpUpstream } from "../support/mcp-upstream";
 import { sqsEvent, sqsRecord } from "../support/sqs-events";
 
 // Each Lambda entry bundled as SST bundles it, loaded in its own process with the environment SST and
@@ -180,16 +180,7 @@ describe("the deployed functions, bundled and invoked as on Lambda", () => {
           Accept: "application/json, text/event-stream",
           "Content-Type": "application/json",
         },
-        body: JSON.stringify({
-          jsonrpc: "2.0",
-          id: 1,
-          method: "initialize",
-          params: {
-            protocolVersion: "2025-06-18",
-            capabilities: {},
-            clientInfo: { name: "dify", version: "1" },
-          },
-        }),
+        body: initializeRequest(),
       }),
       { streaming: true },
     );

@@ -24,6 +24,19 @@ import {
   type Tool,
 } from "@modelcontextprotocol/sdk/types.js";
 
+/** The body of an MCP `initialize` request, as a client such as Dify opens a session with. */
+export const initializeRequest = (clientName = "Dify") =>
+  JSON.stringify({
+    jsonrpc: "2.0",
+    id: 1,
+    method: "initialize",
+    params: {
+      protocolVersion: "2025-06-18",
+      capabilities: {},
+      clientInfo: { name: clientName, version: "1.0.0" },
+    },
+  });
+
 export type RecordedRequest = {
   method: string;
   /** Path without the query string. */

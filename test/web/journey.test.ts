@@ -11,7 +11,7 @@ import { logger } from "../../functions/core/log";
 import { startLocal } from "../../functions/local/server";
 import { type Browser, launchBrowser } from "../support/browser";
 import { createDifyFixture, type DifyFixture, databaseSettings } from "../support/dify-fixture";
-import { type McpUpstream, startMcpUpstream } from "../support/mcp-upstream";
+import { initializeRequest, type McpUpstream, startMcpUpstream } from "../support/mcp-upstream";
 
 const PASSWORD = "journey-admin-password";
 const ARTIFACTS = path.resolve("test/artifacts");
@@ -110,16 +110,7 @@ async function gatewayStatus(instanceId: string, credential: string): Promise<nu
       "content-type": "application/json",
       accept: "application/json, text/event-stream",
     },
-    body: JSON.stringify({
-      jsonrpc: "2.0",
-      id: 1,
-      method: "initialize",
-      params: {
-        protocolVersion: "2025-06-18",
-        capabilities: {},
-        clientInfo: { name: "probe", version: "1" },
-      },
-    }),
+    body: initializeRequest("probe"),
   });
   await response.body?.cancel();
   return response.status;
@@ -319,7 +310,12 @@ describe("the admin UI", () => {
       .waitFor();
     await shot(page, "audit");
     await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Syncs" }).click();
-    await page.getByText("Credential rotated", { exact: true }).waitFor();
+    // The audit page lists "Credential rotated" too: look in the sync jobs' table only.
+    await page
+      .getByRole("table", { name: "Sync jobs" })
+      .getByText("Credential rotated", { exact: true })
+      .first()
+      .waitFor();
     await shot(page, "syncs");
 
     // A narrow window: nothing but tables scrolls sideways.
