@@ -2,6 +2,7 @@ import { createHash, randomUUID, timingSafeEqual } from "node:crypto";
 import { AppError } from "../core/errors";
 import { createBoundedMap, createTtlCache } from "./cache";
 import { clientResponseHeaders, upstreamRequestHeaders } from "./headers";
+import { requestUpstream, type UpstreamResponse } from "./upstream";
 
 export interface GatewayGrant {
   instanceId: string;
@@ -582,16 +583,14 @@ export function createGateway(options: GatewayOptions): Gateway {
           })
         : null;
 
-    let upstream: Response;
+    let upstream: UpstreamResponse;
     try {
-      upstream = await fetch(upstreamTarget(leaf, instance, url), {
+      upstream = await requestUpstream(upstreamTarget(leaf, instance, url), {
         method: request.method,
         headers,
         body,
-        duplex: "half",
-        redirect: "manual",
         signal: upstreamAbort.signal,
-      } as RequestInit);
+      });
     } catch (cause) {
       timers.clearTimeout(connectTimer);
       release();
@@ -642,7 +641,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       return new Response(null, { status, statusText: upstream.statusText, headers: responseHeaders });
     }
     const rewriter =
-      leaf === "sse" && eventStream && upstream.ok
+      leaf === "sse" && eventStream && status >= 200 && status < 300
         ? endpointRewriter((data) => {
             const { key, clientEndpoint } = announceEndpoint(instance, data, credential);
             sessionToForget = key;
@@ -701,7 +700,7 @@ const tooLarge = (maxBytes: number) =>
 const unavailable = () =>
   refusal(503, "gateway_unavailable", "The gateway could not look up this credential; try again shortly.");
 
-/** An error's kind and message for a log line: fetch failures carry the useful part in `cause`. */
+/** An error's kind and message for a log line, with its cause's message when it has one. */
 function describe(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
   const cause = error.cause instanceof Error ? `: ${error.cause.message}` : "";
