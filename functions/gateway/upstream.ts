@@ -6,7 +6,8 @@ import zlib from "node:zlib";
 export interface UpstreamRequest {
   method: string;
   headers: Headers;
-  body: ReadableStream<Uint8Array> | null;
+  /** Sent whole, or streamed chunk by chunk as it is read; an error in the stream fails the request. */
+  body: Uint8Array | AsyncIterable<Uint8Array> | null;
   /** Destroys the request, or the response once it has begun. */
   signal: AbortSignal;
 }
@@ -15,8 +16,18 @@ export interface UpstreamResponse {
   status: number;
   statusText: string;
   headers: Headers;
-  /** Chunks as they arrive; cancelling it closes the upstream connection. */
-  body: ReadableStream<Uint8Array> | null;
+  /** Null for a status that has none (204, 205, 304) and for HEAD. */
+  body: UpstreamBody | null;
+}
+
+/** A response body, decoded if the upstream compressed it. Read it one way, once. */
+export interface UpstreamBody {
+  /** Chunks as they arrive; cancelling the stream closes the upstream connection. */
+  stream(): ReadableStream<Uint8Array>;
+  /** The whole body; rejects if the connection ends before it does. */
+  bytes(): Promise<Uint8Array>;
+  /** Closes the upstream connection without reading on. */
+  cancel(): void;
 }
 
 // Idle sockets go before the 5 s an upstream server commonly keeps them, as fetch's own pool does.
@@ -27,9 +38,10 @@ const httpsAgent = new https.Agent(agentOptions);
 const nullBodyStatuses = new Set([204, 205, 304]);
 
 /**
- * One exchange with an upstream over node:http(s) and keep-alive connections: the request body
- * streamed as it is read, the answer as soon as its headers arrive. Redirects are not followed. Rejects when the connection fails, the request body stream errors or the
- * signal aborts before the response headers.
+ * One exchange with an upstream over node:http(s) and keep-alive connections: the request body sent
+ * as it is read, the answer as soon as its headers arrive. Redirects are not followed. Rejects when
+ * the connection fails, the request body errors or the signal aborts before the response headers;
+ * an abort after them ends the body.
  */
 export function requestUpstream(url: string, init: UpstreamRequest): Promise<UpstreamResponse> {
   return new Promise((resolve, reject) => {
@@ -49,20 +61,22 @@ export function requestUpstream(url: string, init: UpstreamRequest): Promise<Ups
     request.on("error", reject);
     request.once("response", (response) => {
       try {
+        const status = response.statusCode ?? 502;
+        const headers = headersOf(response.rawHeaders);
+        const empty = nullBodyStatuses.has(status) || init.method === "HEAD";
+        if (empty) discard(response);
         resolve({
-          status: response.statusCode ?? 502,
+          status,
           statusText: response.statusMessage ?? "",
-          headers: headersOf(response.rawHeaders),
-          body:
-            nullBodyStatuses.has(response.statusCode ?? 0) || init.method === "HEAD"
-              ? discard(response)
-              : bodyOf(decoded(response)),
+          headers,
+          body: empty ? null : bodyOf(response),
         });
       } catch (error) {
         request.destroy(error as Error);
       }
     });
     if (signal.aborted) abort();
+    else if (init.body instanceof Uint8Array) request.end(init.body);
     else if (init.body) void send(request, init.body);
     else request.end();
   });
@@ -74,20 +88,14 @@ function headersOf(rawHeaders: string[]): Headers {
   return headers;
 }
 
-/** Writes the body stream to the request with backpressure; an error in it destroys the request. */
-async function send(request: ClientRequest, body: ReadableStream<Uint8Array>) {
-  const reader = body.getReader();
+/** Writes the body to the request with backpressure; an error in it destroys the request. */
+async function send(request: ClientRequest, body: AsyncIterable<Uint8Array>) {
   try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (request.destroyed) break;
-      if (done) {
-        request.end();
-        return;
-      }
-      if (!request.write(value)) await drained(request);
+    for await (const chunk of body) {
+      if (request.destroyed) return;
+      if (!request.write(chunk)) await drained(request);
     }
-    reader.cancel().catch(() => {});
+    request.end();
   } catch (error) {
     request.destroy(error as Error);
   }
@@ -104,10 +112,9 @@ const drained = (request: ClientRequest) =>
     request.once("close", done);
   });
 
-function discard(response: IncomingMessage): null {
+function discard(response: IncomingMessage) {
   response.on("error", () => {});
   response.resume();
-  return null;
 }
 
 const decoders = new Map<string, () => Transform>([
@@ -125,7 +132,29 @@ function decoded(response: IncomingMessage): Readable {
   return pipeline(response, decoder(), () => {});
 }
 
-function bodyOf(source: Readable): ReadableStream<Uint8Array> {
+const cutOff = () => new Error("the upstream closed the connection mid-response");
+
+function bodyOf(response: IncomingMessage): UpstreamBody {
+  return {
+    stream: () => streamOf(decoded(response)),
+    bytes: () => bytesOf(decoded(response)),
+    cancel: () => response.destroy(),
+  };
+}
+
+function bytesOf(source: Readable): Promise<Uint8Array> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    source.on("data", (chunk: Buffer) => chunks.push(chunk));
+    source.once("end", () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
+    source.once("error", reject);
+    source.once("close", () => {
+      if (!source.readableEnded) reject(cutOff());
+    });
+  });
+}
+
+function streamOf(source: Readable): ReadableStream<Uint8Array> {
   let settled = false;
   return new ReadableStream<Uint8Array>({
     start(controller) {
@@ -146,7 +175,7 @@ function bodyOf(source: Readable): ReadableStream<Uint8Array> {
       });
       source.on("error", fail);
       source.once("close", () => {
-        if (!source.readableEnded) fail(new Error("the upstream closed the connection mid-response"));
+        if (!source.readableEnded) fail(cutOff());
       });
       source.pause();
     },
