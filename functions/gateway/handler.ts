@@ -517,7 +517,9 @@ export function createGateway(options: GatewayOptions): Gateway {
 
     const logLine = (status: number, extra: Record<string, unknown>) =>
       log({
-        level: status >= 500 ? "error" : status >= 400 ? "warn" : "info",
+        // A completed call below 400 is routine: at debug, the default level skips a write per call.
+        level:
+          status >= 500 ? "error" : status >= 400 ? "warn" : extra.outcome === "completed" ? "debug" : "info",
         msg: "gateway request",
         ...fields,
         status,
