@@ -604,8 +604,10 @@ export function createGateway(options: GatewayOptions): Gateway {
         body: await readBody(),
         signal: upstreamAbort.signal,
       });
-      // A small answer of known length is read within the timeout and goes to the client in one write.
-      if (upstream.body && isSmallAnswer(upstream.headers)) whole = await upstream.body.bytes();
+      // An answer that has all arrived, or a small one of known length, goes to the client in one write.
+      if (upstream.body && leaf !== "sse" && (upstream.body.complete || isSmallAnswer(upstream.headers))) {
+        whole = await upstream.body.bytes();
+      }
     } catch (cause) {
       timers.clearTimeout(connectTimer);
       release();

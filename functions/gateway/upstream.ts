@@ -22,6 +22,8 @@ export interface UpstreamResponse {
 
 /** A response body, decoded if the upstream compressed it. Read it one way, once. */
 export interface UpstreamBody {
+  /** Whether the whole body has already arrived, so reading it whole waits for nothing. */
+  readonly complete: boolean;
   /** Chunks as they arrive; cancelling the stream closes the upstream connection. */
   stream(): ReadableStream<Uint8Array>;
   /** The whole body; rejects if the connection ends before it does. */
@@ -136,6 +138,9 @@ const cutOff = () => new Error("the upstream closed the connection mid-response"
 
 function bodyOf(response: IncomingMessage): UpstreamBody {
   return {
+    get complete() {
+      return response.complete;
+    },
     stream: () => streamOf(decoded(response)),
     bytes: () => bytesOf(decoded(response)),
     cancel: () => response.destroy(),
