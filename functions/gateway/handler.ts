@@ -381,7 +381,8 @@ const defaultTimers: GatewayTimers = {
 
 /**
  * The MCP gateway: authenticates the space's credential, then streams the request to the instance's
- * upstream and its answer back, unbuffered. A web-standard fetch handler.
+ * upstream and its answer back as they arrive (a small one of known length in one piece). A
+ * web-standard fetch handler.
  */
 export function createGateway(options: GatewayOptions): Gateway {
   const now = options.now ?? Date.now;
