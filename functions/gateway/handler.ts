@@ -2,6 +2,7 @@ import { createHash, randomUUID, timingSafeEqual } from "node:crypto";
 import { AppError } from "../core/errors";
 import { createBoundedMap, createTtlCache } from "./cache";
 import { clientResponseHeaders, upstreamRequestHeaders } from "./headers";
+import { requestUpstream, type UpstreamResponse } from "./upstream";
 
 export interface GatewayGrant {
   instanceId: string;
@@ -90,6 +91,7 @@ const keepaliveComment = encoder.encode(": keepalive\n\n");
 const noop = () => {};
 
 export const defaultMaxBodyBytes = 8 * 1024 * 1024;
+const wholeBodyBytes = 64 * 1024;
 
 const sha256Hex = (text: string) => createHash("sha256").update(text).digest("hex");
 
@@ -156,22 +158,24 @@ function contentLengthOf(headers: Headers): number | null {
   return Number(raw.trim());
 }
 
-/** Errors the request body stream once it grows past the limit. */
-function limitBody(body: ReadableStream<Uint8Array>, maxBytes: number, onExceeded: () => void) {
+const isEventStream = (headers: Headers) => /^\s*text\/event-stream/i.test(headers.get("content-type") ?? "");
+
+function isSmallAnswer(headers: Headers) {
+  const length = contentLengthOf(headers);
+  return length !== null && length <= wholeBodyBytes && !isEventStream(headers);
+}
+
+/** The body's chunks, failing once they add up to more than the limit. */
+async function* limitBody(body: AsyncIterable<Uint8Array>, maxBytes: number, onExceeded: () => void) {
   let total = 0;
-  return body.pipeThrough(
-    new TransformStream<Uint8Array, Uint8Array>({
-      transform(chunk, controller) {
-        total += chunk.byteLength;
-        if (total > maxBytes) {
-          onExceeded();
-          controller.error(new Error("request body too large"));
-          return;
-        }
-        controller.enqueue(chunk);
-      },
-    }),
-  );
+  for await (const chunk of body) {
+    total += chunk.byteLength;
+    if (total > maxBytes) {
+      onExceeded();
+      throw new Error("request body too large");
+    }
+    yield chunk;
+  }
 }
 
 const LF = 0x0a;
@@ -377,7 +381,8 @@ const defaultTimers: GatewayTimers = {
 
 /**
  * The MCP gateway: authenticates the space's credential, then streams the request to the instance's
- * upstream and its answer back, unbuffered. A web-standard fetch handler.
+ * upstream and its answer back as they arrive (a small one of known length in one piece). A
+ * web-standard fetch handler.
  */
 export function createGateway(options: GatewayOptions): Gateway {
   const now = options.now ?? Date.now;
@@ -513,7 +518,9 @@ export function createGateway(options: GatewayOptions): Gateway {
 
     const logLine = (status: number, extra: Record<string, unknown>) =>
       log({
-        level: status >= 500 ? "error" : status >= 400 ? "warn" : "info",
+        // A completed call below 400 is routine: at debug, the default level skips a write per call.
+        level:
+          status >= 500 ? "error" : status >= 400 ? "warn" : extra.outcome === "completed" ? "debug" : "info",
         msg: "gateway request",
         ...fields,
         status,
@@ -575,23 +582,33 @@ export function createGateway(options: GatewayOptions): Gateway {
       },
       secondsToMs(instance.timeouts.timeout, 30),
     );
-    const body =
-      request.method === "POST" && request.body
-        ? limitBody(request.body, maxBodyBytes, () => {
-            failure = "too_large";
-          })
-        : null;
+    const readBody = async () => {
+      if (request.method !== "POST") return null;
+      // A small body of known length goes to the upstream in one write; any other streams as it arrives.
+      if (declaredLength !== null && declaredLength <= wholeBodyBytes) {
+        return new Uint8Array(await request.arrayBuffer());
+      }
+      return (
+        request.body &&
+        limitBody(request.body, maxBodyBytes, () => {
+          failure = "too_large";
+        })
+      );
+    };
 
-    let upstream: Response;
+    let upstream: UpstreamResponse;
+    let whole: Uint8Array | null = null;
     try {
-      upstream = await fetch(upstreamTarget(leaf, instance, url), {
+      upstream = await requestUpstream(upstreamTarget(leaf, instance, url), {
         method: request.method,
         headers,
-        body,
-        duplex: "half",
-        redirect: "manual",
+        body: await readBody(),
         signal: upstreamAbort.signal,
-      } as RequestInit);
+      });
+      // An answer that has all arrived, or a small one of known length, goes to the client in one write.
+      if (upstream.body && leaf !== "sse" && (upstream.body.complete || isSmallAnswer(upstream.headers))) {
+        whole = await upstream.body.bytes();
+      }
     } catch (cause) {
       timers.clearTimeout(connectTimer);
       release();
@@ -612,7 +629,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     timers.clearTimeout(connectTimer);
 
     if (upstream.status >= 300 && upstream.status < 400) {
-      upstream.body?.cancel().catch(noop);
+      upstream.body?.cancel();
       release();
       return refuse(
         refusal(
@@ -624,7 +641,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     }
 
     const status = upstream.status;
-    const eventStream = /^\s*text\/event-stream/i.test(upstream.headers.get("content-type") ?? "");
+    const eventStream = isEventStream(upstream.headers);
     const responseHeaders = clientResponseHeaders(upstream.headers, { streaming: eventStream });
     responseHeaders.set("x-request-id", requestId);
     if (eventStream) responseHeaders.set("x-accel-buffering", "no");
@@ -636,20 +653,19 @@ export function createGateway(options: GatewayOptions): Gateway {
       options.usage?.record(authorization.grant, { error: status >= 500 || outcome === "upstream_error" });
     };
 
-    if (upstream.body === null || status === 204 || status === 205 || status === 304) {
-      upstream.body?.cancel().catch(noop);
+    if (whole !== null || upstream.body === null) {
       finish("completed");
-      return new Response(null, { status, statusText: upstream.statusText, headers: responseHeaders });
+      return new Response(whole, { status, statusText: upstream.statusText, headers: responseHeaders });
     }
     const rewriter =
-      leaf === "sse" && eventStream && upstream.ok
+      leaf === "sse" && eventStream && status >= 200 && status < 300
         ? endpointRewriter((data) => {
             const { key, clientEndpoint } = announceEndpoint(instance, data, credential);
             sessionToForget = key;
             return clientEndpoint;
           })
         : undefined;
-    const relayed = relayBody(upstream.body, {
+    const relayed = relayBody(upstream.body.stream(), {
       eventStream,
       rewriter,
       keepaliveMs,
@@ -701,7 +717,7 @@ const tooLarge = (maxBytes: number) =>
 const unavailable = () =>
   refusal(503, "gateway_unavailable", "The gateway could not look up this credential; try again shortly.");
 
-/** An error's kind and message for a log line: fetch failures carry the useful part in `cause`. */
+/** An error's kind and message for a log line, with its cause's message when it has one. */
 function describe(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
   const cause = error.cause instanceof Error ? `: ${error.cause.message}` : "";

@@ -125,7 +125,11 @@ export function createStreamingHandler(gateway: () => Gateway) {
 let gateway: Gateway | undefined;
 let usage: ReturnType<typeof createUsageRecorder> | undefined;
 
-const logLine = (entry: Record<string, unknown>) => console.log(JSON.stringify(entry));
+const logLevel = (process.env.POWERTOOLS_LOG_LEVEL ?? process.env.LOG_LEVEL ?? "INFO").toUpperCase();
+const logLine = (entry: Record<string, unknown>) => {
+  if (entry.level !== "debug" || logLevel === "DEBUG" || logLevel === "TRACE")
+    console.log(JSON.stringify(entry));
+};
 
 const streaming = createStreamingHandler(() => {
   if (!gateway) {

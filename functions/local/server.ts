@@ -86,12 +86,17 @@ export async function startLocal(options: LocalOptions) {
     flush: usageWriter(runtime.store),
     onError: (error) => logger.warn("usage flush failed", { error: String(error) }),
   });
+  const logWriters: Record<string, typeof logger.info> = {
+    error: logger.error,
+    warn: logger.warn,
+    debug: logger.debug,
+  };
   const gateway = createGateway({
     resolver: createStoreResolver(runtime),
     mode: "local",
     usage,
     log: ({ level, msg, ...entry }) => {
-      const write = level === "error" ? logger.error : level === "warn" ? logger.warn : logger.info;
+      const write = logWriters[String(level)] ?? logger.info;
       write.call(logger, String(msg ?? "gateway request"), entry);
     },
   });

@@ -380,7 +380,7 @@ const roles = new Map<ChildProcess, string>();
 function spawn(name: string): ChildProcess {
   const child = fork(fileURLToPath(import.meta.url), {
     env: { ...process.env, SPACEGATE_BENCH_ROLE: name },
-    // The local product logs a line per gateway request: kept (its cost counts), shown nowhere.
+    // The local product's log (a line per failed gateway request, completed ones at debug): shown nowhere.
     stdio: ["ignore", name === "server" ? "ignore" : "inherit", "inherit", "ipc"],
   });
   roles.set(child, name);

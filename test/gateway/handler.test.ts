@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from "node:crypto";
 import type { Server } from "node:http";
+import { gzipSync } from "node:zlib";
 import { serve } from "@hono/node-server";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
@@ -981,6 +982,45 @@ describe("streaming", () => {
     expect(redirected.status).toBe(502);
     expect(redirected.headers.get("location")).toBeNull();
     expect(await redirected.text()).not.toContain("10.0.0.9");
+  });
+
+  it("relays an answer the upstream compressed though asked for identity decoded, and 502 for one cut short", async () => {
+    const text = '{"jsonrpc":"2.0","id":1,"result":{}}';
+    const compressing = await rawUpstream((exchange) =>
+      exchange.res
+        .writeHead(200, { "content-type": "application/json", "content-encoding": "gzip" })
+        .end(gzipSync(text)),
+    );
+    const cutting = await rawUpstream((exchange) => {
+      exchange.res.writeHead(200, { "content-type": "application/json", "content-length": "100" });
+      exchange.res.write('{"jsonrpc":', () => exchange.res.socket?.destroy());
+    });
+    const gateway = await startGateway();
+    gateway.addInstance("ins_gzip", { url: `${compressing.url}/mcp`, transport: "streamable-http" });
+    gateway.addInstance("ins_cut", { url: `${cutting.url}/mcp`, transport: "streamable-http" });
+    const post = (instanceId: string) =>
+      fetch(gateway.endpoint(instanceId, "mcp"), {
+        method: "POST",
+        headers: mcpHeaders(gateway.addGrant(instanceId, "spc_a").credential),
+        body: initializeBody,
+      });
+
+    const decoded = await post("ins_gzip");
+    const cut = await post("ins_cut");
+
+    expect(decoded.status).toBe(200);
+    expect(decoded.headers.get("content-encoding")).toBeNull();
+    expect(await decoded.text()).toBe(text);
+    expect(cut.status).toBe(502);
+    expect(await codeOf(cut)).toBe("upstream_unreachable");
+    expect(gateway.usage).toEqual([
+      { spaceId: "spc_a", error: false },
+      { spaceId: "spc_a", error: true },
+    ]);
+    expect(gateway.logs.map((entry) => [entry.level, entry.status])).toEqual([
+      ["debug", 200],
+      ["error", 502],
+    ]);
   });
 
   it("holds no standalone GET stream on Lambda unless the instance allows it, and passes it through locally", async () => {

@@ -1,0 +1,195 @@
+import http, { type ClientRequest, type IncomingMessage } from "node:http";
+import https from "node:https";
+import { pipeline, type Readable, type Transform } from "node:stream";
+import zlib from "node:zlib";
+
+export interface UpstreamRequest {
+  method: string;
+  headers: Headers;
+  /** Sent whole, or streamed chunk by chunk as it is read; an error in the stream fails the request. */
+  body: Uint8Array | AsyncIterable<Uint8Array> | null;
+  /** Destroys the request, or the response once it has begun. */
+  signal: AbortSignal;
+}
+
+export interface UpstreamResponse {
+  status: number;
+  statusText: string;
+  headers: Headers;
+  /** Null for a status that has none (204, 205, 304) and for HEAD. */
+  body: UpstreamBody | null;
+}
+
+/** A response body, decoded if the upstream compressed it. Read it one way, once. */
+export interface UpstreamBody {
+  /** Whether the whole body has already arrived, so reading it whole waits for nothing. */
+  readonly complete: boolean;
+  /** Chunks as they arrive; cancelling the stream closes the upstream connection. */
+  stream(): ReadableStream<Uint8Array>;
+  /** The whole body; rejects if the connection ends before it does. */
+  bytes(): Promise<Uint8Array>;
+  /** Closes the upstream connection without reading on. */
+  cancel(): void;
+}
+
+// Idle sockets go before the 5 s an upstream server commonly keeps them, as fetch's own pool does.
+const agentOptions = { keepAlive: true, maxSockets: 256, scheduling: "lifo", timeout: 4_000 } as const;
+const httpAgent = new http.Agent(agentOptions);
+const httpsAgent = new https.Agent(agentOptions);
+
+const nullBodyStatuses = new Set([204, 205, 304]);
+
+/**
+ * One exchange with an upstream over node:http(s) and keep-alive connections: the request body sent
+ * as it is read, the answer as soon as its headers arrive. Redirects are not followed. Rejects when
+ * the connection fails, the request body errors or the signal aborts before the response headers;
+ * an abort after them ends the body.
+ */
+export function requestUpstream(url: string, init: UpstreamRequest): Promise<UpstreamResponse> {
+  return new Promise((resolve, reject) => {
+    const target = new URL(url);
+    const secure = target.protocol === "https:";
+    const headers: Record<string, string> = {};
+    for (const [name, value] of init.headers) headers[name] = value;
+    const request = (secure ? https : http).request(target, {
+      method: init.method,
+      headers,
+      agent: secure ? httpsAgent : httpAgent,
+    });
+    const { signal } = init;
+    const abort = () => request.destroy(signal.reason ?? new Error("aborted"));
+    signal.addEventListener("abort", abort, { once: true });
+    request.once("close", () => signal.removeEventListener("abort", abort));
+    request.on("error", reject);
+    request.once("response", (response) => {
+      try {
+        const status = response.statusCode ?? 502;
+        const headers = headersOf(response.rawHeaders);
+        const empty = nullBodyStatuses.has(status) || init.method === "HEAD";
+        if (empty) discard(response);
+        resolve({
+          status,
+          statusText: response.statusMessage ?? "",
+          headers,
+          body: empty ? null : bodyOf(response),
+        });
+      } catch (error) {
+        request.destroy(error as Error);
+      }
+    });
+    if (signal.aborted) abort();
+    else if (init.body instanceof Uint8Array) request.end(init.body);
+    else if (init.body) void send(request, init.body);
+    else request.end();
+  });
+}
+
+function headersOf(rawHeaders: string[]): Headers {
+  const headers = new Headers();
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) headers.append(rawHeaders[i]!, rawHeaders[i + 1]!);
+  return headers;
+}
+
+/** Writes the body to the request with backpressure; an error in it destroys the request. */
+async function send(request: ClientRequest, body: AsyncIterable<Uint8Array>) {
+  try {
+    for await (const chunk of body) {
+      if (request.destroyed) return;
+      if (!request.write(chunk)) await drained(request);
+    }
+    request.end();
+  } catch (error) {
+    request.destroy(error as Error);
+  }
+}
+
+const drained = (request: ClientRequest) =>
+  new Promise<void>((resolve) => {
+    const done = () => {
+      request.off("drain", done);
+      request.off("close", done);
+      resolve();
+    };
+    request.once("drain", done);
+    request.once("close", done);
+  });
+
+function discard(response: IncomingMessage) {
+  response.on("error", () => {});
+  response.resume();
+}
+
+const decoders = new Map<string, () => Transform>([
+  ["gzip", () => zlib.createGunzip()],
+  ["x-gzip", () => zlib.createGunzip()],
+  ["deflate", () => zlib.createInflate()],
+  ["br", () => zlib.createBrotliDecompress()],
+]);
+
+/** The body decoded as fetch would, for an upstream that compresses though asked for identity. */
+function decoded(response: IncomingMessage): Readable {
+  const encoding = response.headers["content-encoding"]?.trim().toLowerCase();
+  const decoder = encoding === undefined ? undefined : decoders.get(encoding);
+  if (!decoder) return response;
+  return pipeline(response, decoder(), () => {});
+}
+
+const cutOff = () => new Error("the upstream closed the connection mid-response");
+
+function bodyOf(response: IncomingMessage): UpstreamBody {
+  return {
+    get complete() {
+      return response.complete;
+    },
+    stream: () => streamOf(decoded(response)),
+    bytes: () => bytesOf(decoded(response)),
+    cancel: () => response.destroy(),
+  };
+}
+
+function bytesOf(source: Readable): Promise<Uint8Array> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    source.on("data", (chunk: Buffer) => chunks.push(chunk));
+    source.once("end", () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
+    source.once("error", reject);
+    source.once("close", () => {
+      if (!source.readableEnded) reject(cutOff());
+    });
+  });
+}
+
+function streamOf(source: Readable): ReadableStream<Uint8Array> {
+  let settled = false;
+  return new ReadableStream<Uint8Array>({
+    start(controller) {
+      const fail = (error: Error) => {
+        if (settled) return;
+        settled = true;
+        controller.error(error);
+      };
+      source.on("data", (chunk: Buffer) => {
+        if (settled) return;
+        controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+        if ((controller.desiredSize ?? 0) <= 0) source.pause();
+      });
+      source.once("end", () => {
+        if (settled) return;
+        settled = true;
+        controller.close();
+      });
+      source.on("error", fail);
+      source.once("close", () => {
+        if (!source.readableEnded) fail(cutOff());
+      });
+      source.pause();
+    },
+    pull() {
+      source.resume();
+    },
+    cancel() {
+      settled = true;
+      source.destroy();
+    },
+  });
+}
