@@ -1,3 +1,5 @@
+import { decodedEncodings } from "./upstream";
+
 const hopByHop = new Set([
   "connection",
   "keep-alive",
@@ -23,8 +25,6 @@ const clientOnly = new Set([
   "x-forwarded-proto",
   "x-request-id",
 ]);
-
-const decodedByFetch = new Set(["gzip", "x-gzip", "deflate", "br"]);
 
 const connectionTokens = (headers: Headers) =>
   new Set(
@@ -75,7 +75,7 @@ export function upstreamRequestHeaders(
   if (chain.length > 0) headers.set("x-forwarded-for", chain.join(", "));
   headers.set("x-forwarded-proto", options.proto);
   headers.set("x-request-id", options.requestId);
-  // fetch decodes compressed bodies but keeps Content-Encoding; asking for identity avoids relaying a lie.
+  // Asking for identity spares decoding; an upstream that compresses anyway is decoded (upstream.ts).
   headers.set("accept-encoding", "identity");
   if (options.contentLength !== null) headers.set("content-length", options.contentLength);
   return { headers, rejected };
@@ -85,7 +85,7 @@ export function upstreamRequestHeaders(
 export function clientResponseHeaders(upstream: Headers, options: { streaming: boolean }): Headers {
   const named = connectionTokens(upstream);
   const encoding = upstream.get("content-encoding")?.trim().toLowerCase();
-  const decoded = encoding !== undefined && decodedByFetch.has(encoding);
+  const decoded = encoding !== undefined && decodedEncodings.has(encoding);
   const headers = new Headers();
   for (const [name, value] of upstream) {
     if (hopByHop.has(name) || named.has(name)) continue;

@@ -69,7 +69,7 @@ const waitForDrain = (stream: ResponseStream) =>
  * The streaming Lambda handler around a gateway. API Gateway does not tell the function when the
  * client goes away: the function keeps streaming until a write to the response stream fails (the
  * keepalive comments every 25 s make sure one is attempted) or the function times out. A failed write
- * aborts the request, which aborts the upstream fetch; a timeout freezes the sandbox with it.
+ * aborts the request, which aborts the upstream request; a timeout freezes the sandbox with it.
  */
 export function createStreamingHandler(gateway: () => Gateway) {
   return async (event: APIGatewayProxyEvent, responseStream: ResponseStream, context: Context) => {

@@ -126,6 +126,9 @@ const decoders = new Map<string, () => Transform>([
   ["br", () => zlib.createBrotliDecompress()],
 ]);
 
+/** The content encodings whose bodies this client decodes, so they reach the client decoded. */
+export const decodedEncodings: ReadonlySet<string> = new Set(decoders.keys());
+
 /** The body decoded as fetch would, for an upstream that compresses though asked for identity. */
 function decoded(response: IncomingMessage): Readable {
   const encoding = response.headers["content-encoding"]?.trim().toLowerCase();
