@@ -96,6 +96,8 @@ export async function startLocal(options: LocalOptions) {
     mode: "local",
     usage,
     log: ({ level, msg, ...entry }) => {
+      // A line per completed call is debug: skip building it unless debug lines are written.
+      if (level === "debug" && logger.getLevelName() !== "DEBUG") return;
       const write = logWriters[String(level)] ?? logger.info;
       write.call(logger, String(msg ?? "gateway request"), entry);
     },

@@ -36,6 +36,7 @@ type ServerReady = {
   kind: "server";
   proxy: { plain: string; sdk: string };
   fetchProxy: string;
+  handlerProxy: string;
   gateway: { plain: string; sdk: string };
   credentials: { plain: string; sdk: string };
   dataDir: string;
@@ -191,6 +192,39 @@ async function fetchProxy(upstream: string) {
   });
 }
 
+/**
+ * The floor for any gateway written as a fetch handler on this platform: @hono/node-server in front,
+ * the gateway's own upstream client (node:http, keep-alive) behind, the body relayed as the gateway
+ * relays it. No checks, no header work, no logging: what is left is the web-standard serving layer.
+ */
+async function handlerProxy(upstream: string) {
+  const { serve } = await import("@hono/node-server");
+  const { requestUpstream } = await import("../../functions/gateway/upstream");
+  const hop = new Set(["connection", "keep-alive", "transfer-encoding", "upgrade", "host"]);
+  return new Promise<string>((resolve) => {
+    const server = serve(
+      {
+        fetch: async (request: Request) => {
+          const headers = new Headers();
+          for (const [name, value] of request.headers) if (!hop.has(name)) headers.append(name, value);
+          const answer = await requestUpstream(upstream, {
+            method: request.method,
+            headers,
+            body: new Uint8Array(await request.arrayBuffer()),
+            signal: request.signal,
+          });
+          const body = answer.body ? await answer.body.bytes() : null;
+          return new Response(body, { status: answer.status, headers: answer.headers });
+        },
+        port: 0,
+        hostname: "127.0.0.1",
+      },
+      (info) => resolve(`http://127.0.0.1:${info.port}`),
+    );
+    (server as http.Server).keepAliveTimeout = 120_000;
+  });
+}
+
 async function runServer(upstream: ServerRequest) {
   const { startLocal } = await import("../../functions/local/server");
   const { Instance } = await import("../../functions/core/instance");
@@ -201,6 +235,7 @@ async function runServer(upstream: ServerRequest) {
   const proxyPlain = await listen(minimalProxy(upstream.plainUrl));
   const proxySdk = await listen(minimalProxy(upstream.sdkUrl));
   const fetchPlain = await fetchProxy(upstream.plainUrl);
+  const handlerPlain = await handlerProxy(upstream.plainUrl);
 
   const dataDir = mkdtempSync(path.join(tmpdir(), "spacegate-bench-"));
   const local = await startLocal({ dataDir, port: 0, inMemory: true, adminPassword: "bench-admin-password" });
@@ -266,6 +301,7 @@ async function runServer(upstream: ServerRequest) {
     kind: "server",
     proxy: { plain: `${proxyPlain}/mcp`, sdk: `${proxySdk}/mcp` },
     fetchProxy: `${fetchPlain}/mcp`,
+    handlerProxy: `${handlerPlain}/mcp`,
     gateway: { plain: `${local.url}/gateway/${plain.id}/mcp`, sdk: `${local.url}/gateway/${sdk.id}/mcp` },
     credentials,
     dataDir,
@@ -487,6 +523,7 @@ async function main() {
           { name: "direct", target: { url: upstream.plainUrl, headers: plainHeaders } },
           { name: "minimal proxy", target: { url: server.proxy.plain, headers: plainHeaders } },
           { name: "fetch proxy", target: { url: server.fetchProxy, headers: plainHeaders } },
+          { name: "handler floor", target: { url: server.handlerProxy, headers: plainHeaders } },
           {
             name: "gateway",
             target: { url: server.gateway.plain, headers: withCredential(plainHeaders, plainCredential) },
@@ -569,7 +606,9 @@ async function main() {
     );
     console.log(`${"path".padEnd(15)}|  p50 ms  p99 ms  max ms`);
     let gatewayP99 = NaN;
-    for (const { name, target } of suites[0]!.paths.filter((path) => path.name !== "fetch proxy")) {
+    for (const { name, target } of suites[0]!.paths.filter(
+      (path) => path.name !== "fetch proxy" && path.name !== "handler floor",
+    )) {
       const { delaysMs } = await ask<EventsResult>(clientProcess, { kind: "events", target, body: ticker });
       if (delaysMs.length !== EVENTS)
         throw new Error(`${name}: ${delaysMs.length} of ${EVENTS} events arrived`);
