@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
-import { type ServerType, serve } from "@hono/node-server";
+import { type Http2Bindings, type HttpBindings, type ServerType, serve } from "@hono/node-server";
 import { serveStatic } from "@hono/node-server/serve-static";
 import { Hono } from "hono";
 import { createApi } from "../api/app";
@@ -102,10 +102,6 @@ export async function startLocal(options: LocalOptions) {
       write.call(logger, String(msg ?? "gateway request"), entry);
     },
   });
-  app.all("/gateway/*", (c) => {
-    const incoming = (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming;
-    return gateway(c.req.raw, { clientIp: incoming?.socket?.remoteAddress, signal: c.req.raw.signal });
-  });
   const webDir = options.webDir ?? path.resolve("web/dist");
   if (existsSync(path.join(webDir, "index.html"))) {
     const root = path.relative(process.cwd(), webDir);
@@ -117,7 +113,15 @@ export async function startLocal(options: LocalOptions) {
 
   const server: ServerType = await new Promise((resolve) => {
     const started = serve(
-      { fetch: app.fetch, port: options.port, hostname: options.host ?? "127.0.0.1" },
+      {
+        // The gateway is served straight from the listener, ahead of the API's and the UI's routes.
+        fetch: (request: Request, env: HttpBindings | Http2Bindings) =>
+          isGatewayPath(env.incoming.url)
+            ? gateway(request, { clientIp: env.incoming.socket.remoteAddress, signal: request.signal })
+            : app.fetch(request, env),
+        port: options.port,
+        hostname: options.host ?? "127.0.0.1",
+      },
       () => resolve(started),
     );
   });
@@ -144,3 +148,7 @@ export async function startLocal(options: LocalOptions) {
     },
   };
 }
+
+/** `/gateway` and everything under it, whatever the query. */
+const isGatewayPath = (url = "") =>
+  url.startsWith("/gateway") && (url.length === 8 || "/?".includes(url[8]!));
