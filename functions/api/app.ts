@@ -93,7 +93,8 @@ export function createApi(options: { corsOrigin?: string } = {}) {
         "Publish MCP servers into Dify workspaces. Sign in with POST /api/auth/login, then send Authorization: Bearer <token>.",
     },
   });
-  api.get("/docs", Scalar({ url: "/api/openapi.json", pageTitle: "Spacegate API" }));
+  // Relative, so the reference finds its document behind a stage path too (…/prod/api/docs).
+  api.get("/docs", Scalar({ url: "openapi.json", pageTitle: "Spacegate API" }));
   api.notFound((c) =>
     c.json({ code: "not_found", message: `No route for ${c.req.method} ${c.req.path}.` }, 404),
   );

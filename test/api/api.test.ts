@@ -123,7 +123,7 @@ describe("request handling", () => {
     );
     const docs = await t.request("GET", "/api/docs", undefined, { token: null });
     expect(docs.status).toBe(200);
-    expect(docs.text).toContain("/api/openapi.json");
+    expect(docs.text).toContain('"openapi.json"');
   });
 });
 
