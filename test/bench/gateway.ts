@@ -161,27 +161,18 @@ function minimalProxy(upstream: string) {
   });
 }
 
-/**
- * The floor for a gateway written as a fetch handler on this platform: @hono/node-server in front,
- * fetch (undici) to the upstream, its body relayed in a new Response as the gateway does. No checks,
- * no header work, no logging.
- */
-async function fetchProxy(upstream: string) {
+const hopByHop = new Set(["connection", "keep-alive", "transfer-encoding", "upgrade", "host"]);
+
+/** A fetch handler on @hono/node-server, as the local product serves the gateway, on a loopback port. */
+async function serveHandler(handler: (request: Request, headers: Headers) => Promise<Response>) {
   const { serve } = await import("@hono/node-server");
-  const hop = new Set(["connection", "keep-alive", "transfer-encoding", "upgrade", "host", "content-length"]);
   return new Promise<string>((resolve) => {
     const server = serve(
       {
-        fetch: async (request: Request) => {
+        fetch: (request: Request) => {
           const headers = new Headers();
-          for (const [name, value] of request.headers) if (!hop.has(name)) headers.append(name, value);
-          const answer = await fetch(upstream, {
-            method: request.method,
-            headers,
-            body: request.body,
-            duplex: "half",
-          } as RequestInit);
-          return new Response(answer.body, { status: answer.status, headers: answer.headers });
+          for (const [name, value] of request.headers) if (!hopByHop.has(name)) headers.append(name, value);
+          return handler(request, headers);
         },
         port: 0,
         hostname: "127.0.0.1",
@@ -193,35 +184,38 @@ async function fetchProxy(upstream: string) {
 }
 
 /**
- * The floor for any gateway written as a fetch handler on this platform: @hono/node-server in front,
- * the gateway's own upstream client (node:http, keep-alive) behind, the body relayed as the gateway
- * relays it. No checks, no header work, no logging: what is left is the web-standard serving layer.
+ * A fetch handler with fetch (undici) to the upstream, its body relayed in a new Response. No checks,
+ * no header work, no logging.
+ */
+function fetchProxy(upstream: string) {
+  return serveHandler(async (request, headers) => {
+    headers.delete("content-length");
+    const answer = await fetch(upstream, {
+      method: request.method,
+      headers,
+      body: request.body,
+      duplex: "half",
+    } as RequestInit);
+    return new Response(answer.body, { status: answer.status, headers: answer.headers });
+  });
+}
+
+/**
+ * The floor for any gateway written as a fetch handler on this platform: the gateway's own upstream
+ * client (node:http, keep-alive), the body relayed as the gateway relays a small one. No checks, no
+ * header work, no logging: what is left is the web-standard serving layer.
  */
 async function handlerProxy(upstream: string) {
-  const { serve } = await import("@hono/node-server");
   const { requestUpstream } = await import("../../functions/gateway/upstream");
-  const hop = new Set(["connection", "keep-alive", "transfer-encoding", "upgrade", "host"]);
-  return new Promise<string>((resolve) => {
-    const server = serve(
-      {
-        fetch: async (request: Request) => {
-          const headers = new Headers();
-          for (const [name, value] of request.headers) if (!hop.has(name)) headers.append(name, value);
-          const answer = await requestUpstream(upstream, {
-            method: request.method,
-            headers,
-            body: new Uint8Array(await request.arrayBuffer()),
-            signal: request.signal,
-          });
-          const body = answer.body ? await answer.body.bytes() : null;
-          return new Response(body, { status: answer.status, headers: answer.headers });
-        },
-        port: 0,
-        hostname: "127.0.0.1",
-      },
-      (info) => resolve(`http://127.0.0.1:${info.port}`),
-    );
-    (server as http.Server).keepAliveTimeout = 120_000;
+  return serveHandler(async (request, headers) => {
+    const answer = await requestUpstream(upstream, {
+      method: request.method,
+      headers,
+      body: new Uint8Array(await request.arrayBuffer()),
+      signal: request.signal,
+    });
+    const body = answer.body ? await answer.body.bytes() : null;
+    return new Response(body, { status: answer.status, headers: answer.headers });
   });
 }
 
