@@ -1,4 +1,5 @@
 import { SecretName } from "../functions/core/secrets";
+import { type SecretGrant, secretGrants } from "./permissions";
 
 /**
  * Secrets Manager. The stack creates the app's own secrets empty; the functions give them their
@@ -32,19 +33,16 @@ const accountId = aws.getCallerIdentityOutput().accountId;
 const arnOf = (pattern: string) =>
   $interpolate`arn:${partition}:secretsmanager:${region}:${accountId}:secret:${secretPrefix}/${pattern}`;
 
-/** Least privilege per function. */
+/** Secrets Manager appends six random characters to a secret's name in its ARN. */
+const statements = (grants: SecretGrant[]) =>
+  grants.map(({ actions, names }) => ({
+    actions: actions.map((action) => `secretsmanager:${action}`),
+    resources: names.map((name) => arnOf(name.endsWith("*") ? name : `${name}-??????`)),
+  }));
+
+/** Least privilege per function (stacks/permissions.ts). */
 export const secretsAccess = {
-  api: [
-    { actions: ["secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue"], resources: [arnOf("*")] },
-    {
-      actions: ["secretsmanager:CreateSecret", "secretsmanager:DeleteSecret"],
-      resources: [arnOf("platform/*")],
-    },
-  ],
-  /** The sync worker and the refresh read platform passwords and the key ring, which they may start. */
-  worker: [
-    { actions: ["secretsmanager:GetSecretValue"], resources: [arnOf("*")] },
-    { actions: ["secretsmanager:PutSecretValue"], resources: [envelopeKeys.arn] },
-  ],
-  gateway: [{ actions: ["secretsmanager:GetSecretValue"], resources: [envelopeKeys.arn] }],
+  api: statements(secretGrants.api),
+  worker: statements(secretGrants.worker),
+  gateway: statements(secretGrants.gateway),
 };

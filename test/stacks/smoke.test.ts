@@ -5,6 +5,7 @@ import type { APIGatewayProxyResult, SQSBatchResponse } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildLambdas, type LambdaName } from "../../bundle.config";
 import { startDynalite } from "../../functions/local/dynalite";
+import { type SecretGrant, secretGrants } from "../../stacks/permissions";
 import { createDifyFixture, type DifyFixture, databaseSettings } from "../support/dify-fixture";
 import { type FakeAws, startFakeAws } from "../support/fake-aws";
 import {
@@ -34,6 +35,13 @@ let dify: DifyFixture;
 let upstream: McpUpstream;
 let queueUrl: string;
 const hosts = {} as Record<LambdaName, LambdaHost>;
+const grantsOf: Record<LambdaName, SecretGrant[]> = {
+  api: secretGrants.api,
+  gateway: secretGrants.gateway,
+  worker: secretGrants.worker,
+  refresh: secretGrants.worker,
+};
+const accessKeyOf = (name: LambdaName) => `ASIA${name.toUpperCase()}EXAMPLE`;
 /** The fixture's two ordinary spaces (it adds archived and unusual ones after them). */
 const synced = () => dify.spaces.slice(0, 2);
 
@@ -45,7 +53,15 @@ beforeAll(async () => {
   [bundles, dynamo, aws, dify, upstream] = await Promise.all([
     buildLambdas(outdir),
     startDynalite({ tableName }),
-    startFakeAws(),
+    // Each function may do with secrets only what the stack grants it.
+    startFakeAws({
+      policies: Object.fromEntries(
+        Object.entries(grantsOf).map(([name, grants]) => [
+          accessKeyOf(name as LambdaName),
+          { prefix: secretPrefix, grants },
+        ]),
+      ),
+    }),
     createDifyFixture({ level: "1.15.0", spaces: 2 }),
     startMcpUpstream({ requireHeader: { name: "X-Tenant", value: "acme" } }),
   ]);
@@ -63,7 +79,7 @@ beforeAll(async () => {
   const linked = sstEnvironment(dir, links);
   for (const name of Object.keys(bundles) as LambdaName[]) {
     hosts[name] = await startLambdaHost(bundles[name], {
-      ...lambdaEnvironment(`spacegate-${stage}-${name}`),
+      ...lambdaEnvironment(`spacegate-${stage}-${name}`, { accessKeyId: accessKeyOf(name) }),
       ...linked,
       ...services,
       POWERTOOLS_SERVICE_NAME: `spacegate-${name}`,

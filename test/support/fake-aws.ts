@@ -3,6 +3,7 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SQSClient } from "@aws-sdk/client-sqs";
+import type { SecretGrant } from "../../stacks/permissions";
 
 const ACCOUNT = "000000000000";
 const REGION = "us-east-1";
@@ -17,6 +18,20 @@ class ServiceError extends Error {
 }
 
 type Secret = { arn: string; versions: Map<string, string>; current?: string };
+
+/**
+ * What the caller with an access key id may do, as IAM would allow it: the grants of
+ * stacks/permissions.ts, for secret names under the prefix. A caller without a policy may do anything.
+ */
+export type SecretPolicy = { prefix: string; grants: SecretGrant[] };
+
+const glob = (pattern: string) =>
+  new RegExp(
+    `^${pattern
+      .split("*")
+      .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, "\\$&"))
+      .join(".*")}$`,
+  );
 type Input = Record<string, unknown>;
 
 /**
@@ -25,7 +40,7 @@ type Input = Record<string, unknown>;
  * talk to it unchanged. Secrets behave as Secrets Manager's do: a secret may exist without a value,
  * and a version id (ClientRequestToken) is accepted once.
  */
-export async function startFakeAws() {
+export async function startFakeAws(options: { policies?: Record<string, SecretPolicy> } = {}) {
   const secrets = new Map<string, Secret>();
   const messages = new Map<string, string[]>();
   const calls: string[] = [];
@@ -118,6 +133,27 @@ export async function startFakeAws() {
     },
   };
 
+  /** Refuses what the caller's policy does not grant, with the error IAM gives. */
+  const authorize = (authorization: string, target: string, input: Input) => {
+    const [service, action = ""] = target.split(".");
+    const accessKeyId = /Credential=([^/]+)\//.exec(authorization)?.[1] ?? "";
+    const policy = options.policies?.[accessKeyId];
+    if (service !== "secretsmanager" || !policy) return;
+    const id = String(input.Name ?? input.SecretId ?? "");
+    const name = secrets.has(id) ? id : ([...secrets].find(([, secret]) => secret.arn === id)?.[0] ?? id);
+    const allowed = policy.grants.some(
+      (grant) =>
+        grant.actions.includes(action as SecretGrant["actions"][number]) &&
+        grant.names.some((pattern) => glob(`${policy.prefix}/${pattern}`).test(name)),
+    );
+    if (!allowed) {
+      throw new ServiceError(
+        "AccessDeniedException",
+        `${accessKeyId} is not authorized to perform: secretsmanager:${action} on resource: ${name}`,
+      );
+    }
+  };
+
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (chunk: Buffer) => chunks.push(chunk));
@@ -131,7 +167,9 @@ export async function startFakeAws() {
       try {
         const operation = operations[target];
         if (!operation) throw new ServiceError("UnknownOperationException", `${target} is not served here.`);
-        reply(200, operation(JSON.parse(Buffer.concat(chunks).toString("utf8") || "{}") as Input));
+        const input = JSON.parse(Buffer.concat(chunks).toString("utf8") || "{}") as Input;
+        authorize(String(req.headers.authorization ?? ""), target, input);
+        reply(200, operation(input));
       } catch (error) {
         if (!(error instanceof ServiceError)) throw error;
         reply(400, { __type: error.type, message: error.message }, { "x-amzn-errortype": error.type });

@@ -24,12 +24,19 @@ export function sstEnvironment(
   return { SST_RESOURCE_App: JSON.stringify(app), SST_KEY: key.toString("base64"), SST_KEY_FILE: file };
 }
 
-/** What the Lambda service sets in every function's environment. */
-export function lambdaEnvironment(functionName: string, region = "eu-west-1") {
+/**
+ * What the Lambda service sets in every function's environment; the role's credentials included (an
+ * access key id of its own lets a stand-in service tell the functions apart).
+ */
+export function lambdaEnvironment(
+  functionName: string,
+  options: { region?: string; accessKeyId?: string } = {},
+) {
+  const region = options.region ?? "eu-west-1";
   return {
     AWS_REGION: region,
     AWS_DEFAULT_REGION: region,
-    AWS_ACCESS_KEY_ID: "ASIAEXAMPLEEXAMPLE00",
+    AWS_ACCESS_KEY_ID: options.accessKeyId ?? "ASIAEXAMPLEEXAMPLE00",
     AWS_SECRET_ACCESS_KEY: "example-secret-access-key",
     AWS_SESSION_TOKEN: "example-session-token",
     AWS_LAMBDA_FUNCTION_NAME: functionName,

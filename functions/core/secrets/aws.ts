@@ -54,33 +54,23 @@ export class AwsSecretStore implements SecretStore {
     this.cache.set(name, { value, until: this.now() + this.ttlMs });
   }
 
-  async create(name: string, value: string) {
-    try {
-      await this.client.send(new CreateSecretCommand({ Name: this.id(name), SecretString: value }));
-    } catch (error) {
-      if (!(error instanceof ResourceExistsException)) throw error;
-      return this.createFirstVersion(name, value);
-    }
-    this.cache.set(name, { value, until: this.now() + this.ttlMs });
-    return true;
-  }
-
   /**
-   * The secret exists (the stack creates the app's own secrets without a value). Its first value is
-   * written under a fixed version id: Secrets Manager accepts it once, so of two writers racing here
-   * exactly one wins, and a value that is already there is never replaced.
+   * Stores a first value unless the secret has one. The value is written under a fixed version id,
+   * which Secrets Manager accepts once: of two writers racing, exactly one wins. A secret the stack
+   * created empty (the app's own) gets it with PutSecretValue, so that a function needs no right to
+   * create secrets for them; a secret that does not exist yet is created.
    */
-  private async createFirstVersion(name: string, value: string) {
+  async create(name: string, value: string) {
     this.cache.delete(name);
     if ((await this.get(name)) !== null) return false;
+    const first = { SecretString: value, ClientRequestToken: FIRST_VERSION };
     try {
-      await this.client.send(
-        new PutSecretValueCommand({
-          SecretId: this.id(name),
-          SecretString: value,
-          ClientRequestToken: FIRST_VERSION,
-        }),
-      );
+      try {
+        await this.client.send(new PutSecretValueCommand({ SecretId: this.id(name), ...first }));
+      } catch (error) {
+        if (!(error instanceof ResourceNotFoundException)) throw error;
+        await this.client.send(new CreateSecretCommand({ Name: this.id(name), ...first }));
+      }
     } catch (error) {
       if (!(error instanceof ResourceExistsException)) throw error;
       this.cache.delete(name);
