@@ -1,7 +1,8 @@
+import { permissionsOf } from "./iam";
 import { gatewayVpc, vpc } from "./network";
-import { queueSend, syncQueue } from "./queue";
-import { secretPrefix, secretsAccess } from "./secrets";
-import { table, tableGateway, tableReadWrite } from "./table";
+import { syncQueue } from "./queue";
+import { secretPrefix } from "./secrets";
+import { table } from "./table";
 
 /** A custom domain for the API and the gateway, e.g. spacegate.example.com (hosted in Route 53). */
 const domain = process.env.SPACEGATE_DOMAIN;
@@ -39,7 +40,7 @@ api.route("ANY /api/{proxy+}", {
   memory: "1024 MB",
   link: [settings],
   vpc,
-  permissions: [tableReadWrite, queueSend, ...secretsAccess.api],
+  permissions: permissionsOf("api"),
   environment: { POWERTOOLS_SERVICE_NAME: "spacegate-api" },
 });
 
@@ -53,7 +54,7 @@ api.route(
     memory: "1024 MB",
     link: [settings],
     vpc: gatewayVpc,
-    permissions: [tableGateway, ...secretsAccess.gateway],
+    permissions: permissionsOf("gateway"),
     environment: { POWERTOOLS_SERVICE_NAME: "spacegate-gateway" },
   },
   { transform: { integration: { timeoutMilliseconds: 900_000 } } },

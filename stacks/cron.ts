@@ -1,8 +1,6 @@
 import { settings } from "./api";
+import { permissionsOf } from "./iam";
 import { vpc } from "./network";
-import { queueSend } from "./queue";
-import { secretsAccess } from "./secrets";
-import { tableReadWrite } from "./table";
 
 /** Re-discovers each instance's tools and re-syncs the spaces whose tool list changed. */
 export const refresh = new sst.aws.Cron("Refresh", {
@@ -13,7 +11,7 @@ export const refresh = new sst.aws.Cron("Refresh", {
     memory: "512 MB",
     link: [settings],
     vpc,
-    permissions: [tableReadWrite, queueSend, ...secretsAccess.worker],
+    permissions: permissionsOf("refresh"),
     environment: { POWERTOOLS_SERVICE_NAME: "spacegate-refresh" },
   },
 });

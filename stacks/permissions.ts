@@ -1,25 +1,45 @@
 import { SecretName } from "../functions/core/secrets";
 
-/** Secrets Manager actions on secrets named by pattern under the stage's prefix (`*`: any characters). */
-export type SecretGrant = {
-  actions: ("GetSecretValue" | "PutSecretValue" | "CreateSecret" | "DeleteSecret")[];
-  names: string[];
+/**
+ * Actions a function may take on one of Spacegate's resources: the table (and its index), the sync
+ * queue, or the secrets named by pattern under the stage's prefix (`*`: any characters).
+ */
+export type Grant =
+  | { service: "dynamodb"; actions: string[] }
+  | { service: "sqs"; actions: string[] }
+  | { service: "secretsmanager"; actions: string[]; names: string[] };
+
+const tableRead = ["GetItem", "BatchGetItem", "Query"];
+const tableReadWrite: Grant = {
+  service: "dynamodb",
+  actions: [...tableRead, "PutItem", "UpdateItem", "DeleteItem"],
 };
+const queueSend: Grant = { service: "sqs", actions: ["SendMessage"] };
+/** The sync worker and the refresh read platform passwords and the key ring, which they may start. */
+const workerGrants: Grant[] = [
+  tableReadWrite,
+  queueSend,
+  { service: "secretsmanager", actions: ["GetSecretValue"], names: ["*"] },
+  { service: "secretsmanager", actions: ["PutSecretValue"], names: [SecretName.envelopeKeys] },
+];
 
 /**
- * What each function may do with Spacegate's secrets. Plain data: stacks/secrets.ts turns it into IAM
- * statements, and the smoke test enforces it on the stand-in Secrets Manager, so a function that
+ * What each function may do, and nothing more. Plain data: stacks/iam.ts turns it into IAM
+ * statements, and the smoke test enforces it on the services the bundles call, so a function that
  * needs more than it is granted fails there rather than in production.
  */
-export const secretGrants = {
+export const grants: Record<"api" | "gateway" | "worker" | "refresh", Grant[]> = {
   api: [
-    { actions: ["GetSecretValue", "PutSecretValue"], names: ["*"] },
-    { actions: ["CreateSecret", "DeleteSecret"], names: ["platform/*"] },
+    tableReadWrite,
+    queueSend,
+    { service: "secretsmanager", actions: ["GetSecretValue", "PutSecretValue"], names: ["*"] },
+    { service: "secretsmanager", actions: ["CreateSecret", "DeleteSecret"], names: ["platform/*"] },
   ],
-  /** The sync worker and the refresh read platform passwords and the key ring, which they may start. */
-  worker: [
-    { actions: ["GetSecretValue"], names: ["*"] },
-    { actions: ["PutSecretValue"], names: [SecretName.envelopeKeys] },
+  /** The gateway reads grants and instances, updates usage counters and opens header values. */
+  gateway: [
+    { service: "dynamodb", actions: [...tableRead, "UpdateItem"] },
+    { service: "secretsmanager", actions: ["GetSecretValue"], names: [SecretName.envelopeKeys] },
   ],
-  gateway: [{ actions: ["GetSecretValue"], names: [SecretName.envelopeKeys] }],
-} satisfies Record<string, SecretGrant[]>;
+  worker: workerGrants,
+  refresh: workerGrants,
+};

@@ -13,5 +13,3 @@ export const syncQueue = new sst.aws.Queue("SyncQueue", {
   visibilityTimeout: `${workerTimeoutSeconds * 2} seconds`,
   dlq: { queue: deadLetters.arn, retry: 5 },
 });
-
-export const queueSend = { actions: ["sqs:SendMessage"], resources: [syncQueue.arn] };

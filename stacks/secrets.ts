@@ -1,5 +1,4 @@
 import { SecretName } from "../functions/core/secrets";
-import { type SecretGrant, secretGrants } from "./permissions";
 
 /**
  * Secrets Manager. The stack creates the app's own secrets empty; the functions give them their
@@ -30,19 +29,10 @@ export const adminPassword = appSecret(
 const partition = aws.getPartitionOutput().partition;
 const region = aws.getRegionOutput().name;
 const accountId = aws.getCallerIdentityOutput().accountId;
-const arnOf = (pattern: string) =>
-  $interpolate`arn:${partition}:secretsmanager:${region}:${accountId}:secret:${secretPrefix}/${pattern}`;
 
-/** Secrets Manager appends six random characters to a secret's name in its ARN. */
-const statements = (grants: SecretGrant[]) =>
-  grants.map(({ actions, names }) => ({
-    actions: actions.map((action) => `secretsmanager:${action}`),
-    resources: names.map((name) => arnOf(name.endsWith("*") ? name : `${name}-??????`)),
-  }));
-
-/** Least privilege per function (stacks/permissions.ts). */
-export const secretsAccess = {
-  api: statements(secretGrants.api),
-  worker: statements(secretGrants.worker),
-  gateway: statements(secretGrants.gateway),
-};
+/**
+ * The ARN pattern of the secrets named by a pattern under the prefix. Secrets Manager appends six
+ * random characters to a secret's name in its ARN.
+ */
+export const secretArn = (name: string) =>
+  $interpolate`arn:${partition}:secretsmanager:${region}:${accountId}:secret:${secretPrefix}/${name.endsWith("*") ? name : `${name}-??????`}`;

@@ -6,15 +6,3 @@ export const table = new sst.aws.Dynamo("Table", {
   ttl: "ttl",
   transform: { table: { pointInTimeRecovery: { enabled: true } } },
 });
-
-const resources = [table.arn, $interpolate`${table.arn}/index/*`];
-const read = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"];
-
-/** What the API and the workers do to the table: single-item reads and conditional writes. */
-export const tableReadWrite = {
-  actions: [...read, "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
-  resources,
-};
-
-/** The gateway reads grants and instances and updates usage counters. */
-export const tableGateway = { actions: [...read, "dynamodb:UpdateItem"], resources };

@@ -1,8 +1,7 @@
 import { settings } from "./api";
+import { permissionsOf } from "./iam";
 import { vpc } from "./network";
-import { queueSend, syncQueue, workerTimeoutSeconds } from "./queue";
-import { secretsAccess } from "./secrets";
-import { tableReadWrite } from "./table";
+import { syncQueue, workerTimeoutSeconds } from "./queue";
 
 /** The sync worker: writes each (instance, space) into Dify, reporting failed records one by one. */
 syncQueue.subscribe(
@@ -12,7 +11,7 @@ syncQueue.subscribe(
     memory: "512 MB",
     link: [settings],
     vpc,
-    permissions: [tableReadWrite, queueSend, ...secretsAccess.worker],
+    permissions: permissionsOf("worker"),
     environment: { POWERTOOLS_SERVICE_NAME: "spacegate-worker" },
   },
   { batch: { size: 10, window: "1 second", partialResponses: true } },

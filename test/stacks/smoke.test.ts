@@ -5,7 +5,7 @@ import type { APIGatewayProxyResult, SQSBatchResponse } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildLambdas, type LambdaName } from "../../bundle.config";
 import { startDynalite } from "../../functions/local/dynalite";
-import { type SecretGrant, secretGrants } from "../../stacks/permissions";
+import { grants } from "../../stacks/permissions";
 import { createDifyFixture, type DifyFixture, databaseSettings } from "../support/dify-fixture";
 import { type FakeAws, startFakeAws } from "../support/fake-aws";
 import {
@@ -35,12 +35,6 @@ let dify: DifyFixture;
 let upstream: McpUpstream;
 let queueUrl: string;
 const hosts = {} as Record<LambdaName, LambdaHost>;
-const grantsOf: Record<LambdaName, SecretGrant[]> = {
-  api: secretGrants.api,
-  gateway: secretGrants.gateway,
-  worker: secretGrants.worker,
-  refresh: secretGrants.worker,
-};
 const accessKeyOf = (name: LambdaName) => `ASIA${name.toUpperCase()}EXAMPLE`;
 /** The fixture's two ordinary spaces (it adds archived and unusual ones after them). */
 const synced = () => dify.spaces.slice(0, 2);
@@ -50,21 +44,23 @@ beforeAll(async () => {
   // Inside the project, so the bundles find the AWS SDK as they find the runtime's on Lambda.
   const outdir = path.resolve("dist/smoke", path.basename(dir));
   mkdirSync(outdir, { recursive: true });
-  [bundles, dynamo, aws, dify, upstream] = await Promise.all([
+  [bundles, dynamo, dify, upstream] = await Promise.all([
     buildLambdas(outdir),
     startDynalite({ tableName }),
-    // Each function may do with secrets only what the stack grants it.
-    startFakeAws({
-      policies: Object.fromEntries(
-        Object.entries(grantsOf).map(([name, grants]) => [
-          accessKeyOf(name as LambdaName),
-          { prefix: secretPrefix, grants },
-        ]),
-      ),
-    }),
     createDifyFixture({ level: "1.15.0", spaces: 2 }),
     startMcpUpstream({ requireHeader: { name: "X-Tenant", value: "acme" } }),
   ]);
+  // Each function may do only what the stack grants it, on DynamoDB (passed on to dynalite), SQS
+  // and Secrets Manager.
+  aws = await startFakeAws({
+    dynamoEndpoint: dynamo.endpoint,
+    policies: Object.fromEntries(
+      Object.entries(grants).map(([name, granted]) => [
+        accessKeyOf(name as LambdaName),
+        { secretPrefix, grants: granted },
+      ]),
+    ),
+  });
   // The stack creates the app's own secrets without a value.
   for (const name of ["envelope-keys", "session-key", "admin-password"]) {
     aws.createEmptySecret(`${secretPrefix}/${name}`);
@@ -72,7 +68,7 @@ beforeAll(async () => {
   queueUrl = aws.queueUrl(`spacegate-${stage}-SyncQueueQueue`);
   const links = { Settings: { tableName, secretPrefix, queueUrl, publicUrl, corsOrigin: "*" } };
   const services = {
-    AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+    AWS_ENDPOINT_URL_DYNAMODB: aws.url,
     AWS_ENDPOINT_URL_SECRETS_MANAGER: aws.url,
     AWS_ENDPOINT_URL_SQS: aws.url,
   };

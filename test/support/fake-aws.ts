@@ -1,9 +1,10 @@
 import { createHash, randomUUID } from "node:crypto";
-import { createServer } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { createServer, request as httpRequest } from "node:http";
 import type { AddressInfo } from "node:net";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SQSClient } from "@aws-sdk/client-sqs";
-import type { SecretGrant } from "../../stacks/permissions";
+import type { Grant } from "../../stacks/permissions";
 
 const ACCOUNT = "000000000000";
 const REGION = "us-east-1";
@@ -20,10 +21,10 @@ class ServiceError extends Error {
 type Secret = { arn: string; versions: Map<string, string>; current?: string };
 
 /**
- * What the caller with an access key id may do, as IAM would allow it: the grants of
- * stacks/permissions.ts, for secret names under the prefix. A caller without a policy may do anything.
+ * What the caller with an access key id may do, as IAM would allow it: its grants from
+ * stacks/permissions.ts, secret names under the prefix. A caller without a policy may do anything.
  */
-export type SecretPolicy = { prefix: string; grants: SecretGrant[] };
+export type Policy = { secretPrefix: string; grants: Grant[] };
 
 const glob = (pattern: string) =>
   new RegExp(
@@ -37,10 +38,13 @@ type Input = Record<string, unknown>;
 /**
  * Stands in for the Secrets Manager and SQS services, which cannot run here: their JSON protocols
  * over HTTP, kept in memory, so that the real SDK clients (in tests, and inside the Lambda bundles)
- * talk to it unchanged. Secrets behave as Secrets Manager's do: a secret may exist without a value,
+ * talk to it unchanged. Given a DynamoDB endpoint (dynalite), it passes DynamoDB's calls on to it,
+ * after checking them against the caller's policy like the rest. Secrets behave as Secrets Manager's do: a secret may exist without a value,
  * and a version id (ClientRequestToken) is accepted once.
  */
-export async function startFakeAws(options: { policies?: Record<string, SecretPolicy> } = {}) {
+export async function startFakeAws(
+  options: { policies?: Record<string, Policy>; dynamoEndpoint?: string } = {},
+) {
   const secrets = new Map<string, Secret>();
   const messages = new Map<string, string[]>();
   const calls: string[] = [];
@@ -133,25 +137,50 @@ export async function startFakeAws(options: { policies?: Record<string, SecretPo
     },
   };
 
+  const services: Record<string, Grant["service"]> = {
+    secretsmanager: "secretsmanager",
+    AmazonSQS: "sqs",
+    DynamoDB_20120810: "dynamodb",
+  };
+
   /** Refuses what the caller's policy does not grant, with the error IAM gives. */
   const authorize = (authorization: string, target: string, input: Input) => {
-    const [service, action = ""] = target.split(".");
+    const [prefix = "", action = ""] = target.split(".");
+    const service = services[prefix];
     const accessKeyId = /Credential=([^/]+)\//.exec(authorization)?.[1] ?? "";
     const policy = options.policies?.[accessKeyId];
-    if (service !== "secretsmanager" || !policy) return;
+    if (!policy || !service) return;
     const id = String(input.Name ?? input.SecretId ?? "");
     const name = secrets.has(id) ? id : ([...secrets].find(([, secret]) => secret.arn === id)?.[0] ?? id);
+    // SendMessageBatch is authorised as SendMessage, as IAM does.
+    const iamAction = action === "SendMessageBatch" ? "SendMessage" : action;
     const allowed = policy.grants.some(
       (grant) =>
-        grant.actions.includes(action as SecretGrant["actions"][number]) &&
-        grant.names.some((pattern) => glob(`${policy.prefix}/${pattern}`).test(name)),
+        grant.service === service &&
+        grant.actions.includes(iamAction) &&
+        (grant.service !== "secretsmanager" ||
+          grant.names.some((pattern) => glob(`${policy.secretPrefix}/${pattern}`).test(name))),
     );
     if (!allowed) {
       throw new ServiceError(
         "AccessDeniedException",
-        `${accessKeyId} is not authorized to perform: secretsmanager:${action} on resource: ${name}`,
+        `${accessKeyId} is not authorized to perform: ${service}:${iamAction}${service === "secretsmanager" ? ` on resource: ${name}` : ""}`,
       );
     }
+  };
+
+  /** Passes a DynamoDB call on to the engine, as it came. */
+  const forward = (req: IncomingMessage, body: Buffer, res: ServerResponse) => {
+    const target = new URL(options.dynamoEndpoint ?? "");
+    const outgoing = httpRequest(
+      { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 500, answer.headers);
+        answer.pipe(res);
+      },
+    );
+    outgoing.on("error", (error) => res.destroy(error));
+    outgoing.end(body);
   };
 
   const server = createServer((req, res) => {
@@ -165,10 +194,12 @@ export async function startFakeAws(options: { policies?: Record<string, SecretPo
         res.end(JSON.stringify(body));
       };
       try {
+        const body = Buffer.concat(chunks);
+        const input = JSON.parse(body.toString("utf8") || "{}") as Input;
+        authorize(String(req.headers.authorization ?? ""), target, input);
+        if (target.startsWith("DynamoDB_") && options.dynamoEndpoint) return forward(req, body, res);
         const operation = operations[target];
         if (!operation) throw new ServiceError("UnknownOperationException", `${target} is not served here.`);
-        const input = JSON.parse(Buffer.concat(chunks).toString("utf8") || "{}") as Input;
-        authorize(String(req.headers.authorization ?? ""), target, input);
         reply(200, operation(input));
       } catch (error) {
         if (!(error instanceof ServiceError)) throw error;
