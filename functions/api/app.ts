@@ -23,7 +23,7 @@ const PUBLIC_PATHS = new Set(["/api/auth/login", "/api/health", "/api/openapi.js
 const Health = z.object({ status: z.literal("ok"), version: z.string() });
 
 /** The admin API, mounted at /api. The same app serves API Gateway and the local product. */
-export function createApi(options: { corsOrigin?: string } = {}) {
+export function createApi(options: { corsOrigin?: string; ready?: () => Promise<void> } = {}) {
   const api = router().basePath("/api");
 
   api.use("*", async (c, next) => {
@@ -39,6 +39,14 @@ export function createApi(options: { corsOrigin?: string } = {}) {
       durationMs: Math.round(performance.now() - started),
     });
   });
+  // What must hold before any request is served (on Lambda, the admin password from its secret).
+  const { ready } = options;
+  if (ready) {
+    api.use("*", async (_c, next) => {
+      await ready();
+      await next();
+    });
+  }
   api.use("*", secureHeaders());
   api.use(
     "*",

@@ -4,11 +4,7 @@ import { getAwsRuntime } from "../core/runtime-aws";
 import { createApi } from "./app";
 
 const runtime = getAwsRuntime();
-const app = createApi({ corsOrigin: runtime.config.corsOrigin });
-const lambda = handle(app);
+const app = createApi({ corsOrigin: runtime.config.corsOrigin, ready: Auth.ensureAdminFromSecret });
 
 /** The admin API behind API Gateway (REST, proxy integration). */
-export const handler: typeof lambda = async (event, context) => {
-  await Auth.ensureAdminFromSecret();
-  return lambda(event, context);
-};
+export const handler = handle(app);

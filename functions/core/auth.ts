@@ -82,7 +82,13 @@ export namespace Auth {
       randomBytes(18).toString("base64url"),
     );
     const password = stored.trim();
-    if (!password) throw new Error(`The ${SecretName.adminPassword} secret is blank: put a password in it.`);
+    if (!password) {
+      throw new AppError(
+        "admin_password_blank",
+        `The ${SecretName.adminPassword} secret is blank: put a password in it (see the README, Deploy).`,
+        { status: 503 },
+      );
+    }
     if (ensuredPassword.get(store) === password) return;
     await ensureAdmin(password);
     ensuredPassword.set(store, password);

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createApi } from "../../functions/api/app";
 import { Auth } from "../../functions/core/auth";
 import { SecretName } from "../../functions/core/secrets";
 import { ADMIN_PASSWORD, startTestRuntime } from "../support/runtime";
@@ -31,9 +32,14 @@ describe("the admin password on AWS (the admin-password secret)", () => {
     expect(await signsIn(generated ?? "")).toBe(false);
   });
 
-  it("refuses a blank secret instead of locking the admin out", async () => {
+  it("refuses a blank secret instead of locking the admin out, and the API says so", async () => {
     await t.runtime.secrets.put(SecretName.adminPassword, "  \n");
     await expect(Auth.ensureAdminFromSecret()).rejects.toThrow(/admin-password secret is blank/);
     expect(await signsIn("chosen by the admin, long enough")).toBe(true);
+
+    const api = createApi({ ready: Auth.ensureAdminFromSecret });
+    const response = await api.request("/api/health");
+    expect(response.status).toBe(503);
+    expect(await response.json()).toMatchObject({ code: "admin_password_blank" });
   });
 });
