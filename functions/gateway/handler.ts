@@ -2,7 +2,7 @@ import { createHash, randomUUID, timingSafeEqual } from "node:crypto";
 import { AppError } from "../core/errors";
 import { createBoundedMap, createTtlCache } from "./cache";
 import { clientResponseHeaders, upstreamRequestHeaders } from "./headers";
-import { requestUpstream, type UpstreamResponse } from "./upstream";
+import { type Abortable, AbortSwitch, requestUpstream, type UpstreamResponse } from "./upstream";
 
 export interface GatewayGrant {
   instanceId: string;
@@ -66,7 +66,7 @@ export interface GatewayOptions {
 export interface GatewayContext {
   clientIp?: string;
   /** Aborts when the client goes away. Defaults to request.signal. */
-  signal?: AbortSignal;
+  signal?: Abortable;
   requestId?: string;
 }
 
@@ -568,7 +568,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       log({ level: "warn", msg: "pass-through headers skipped", ...fields, headerNames: rejected });
     }
 
-    const upstreamAbort = new AbortController();
+    const upstreamAbort = new AbortSwitch();
     const clientSignal = context.signal ?? request.signal;
     const abortUpstream = () => upstreamAbort.abort();
     if (clientSignal.aborted) upstreamAbort.abort();
@@ -603,7 +603,7 @@ export function createGateway(options: GatewayOptions): Gateway {
         method: request.method,
         headers,
         body: await readBody(),
-        signal: upstreamAbort.signal,
+        signal: upstreamAbort,
       });
       // An answer that has all arrived, or a small one of known length, goes to the client in one write.
       if (upstream.body && leaf !== "sse" && (upstream.body.complete || isSmallAnswer(upstream.headers))) {

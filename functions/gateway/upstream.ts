@@ -3,13 +3,47 @@ import https from "node:https";
 import { pipeline, type Readable, type Transform } from "node:stream";
 import zlib from "node:zlib";
 
+/** What tells a request to stop: an AbortSignal, or an AbortSwitch, which costs far less per call. */
+export interface Abortable {
+  readonly aborted: boolean;
+  readonly reason?: unknown;
+  addEventListener(type: "abort", listener: () => void, options?: { once?: boolean }): void;
+  removeEventListener(type: "abort", listener: () => void): void;
+}
+
+/**
+ * A one-shot abort with the AbortSignal methods the gateway uses. On Node 20 each AbortController
+ * costs several microseconds (its signal is made transferable), which adds up on every call.
+ */
+export class AbortSwitch implements Abortable {
+  aborted = false;
+  reason: unknown;
+  private listeners: (() => void)[] = [];
+
+  abort(reason: unknown = new Error("aborted")) {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.reason = reason;
+    for (const listener of this.listeners.splice(0)) listener();
+  }
+
+  addEventListener(_type: "abort", listener: () => void) {
+    if (!this.aborted) this.listeners.push(listener);
+  }
+
+  removeEventListener(_type: "abort", listener: () => void) {
+    const at = this.listeners.indexOf(listener);
+    if (at >= 0) this.listeners.splice(at, 1);
+  }
+}
+
 export interface UpstreamRequest {
   method: string;
   headers: Headers;
   /** Sent whole, or streamed chunk by chunk as it is read; an error in the stream fails the request. */
   body: Uint8Array | AsyncIterable<Uint8Array> | null;
   /** Destroys the request, or the response once it has begun. */
-  signal: AbortSignal;
+  signal: Abortable;
 }
 
 export interface UpstreamResponse {
@@ -57,7 +91,8 @@ export function requestUpstream(url: string, init: UpstreamRequest): Promise<Ups
       agent: secure ? httpsAgent : httpAgent,
     });
     const { signal } = init;
-    const abort = () => request.destroy(signal.reason ?? new Error("aborted"));
+    const abort = () =>
+      request.destroy(signal.reason instanceof Error ? signal.reason : new Error("aborted"));
     signal.addEventListener("abort", abort, { once: true });
     request.once("close", () => signal.removeEventListener("abort", abort));
     request.on("error", reject);

@@ -14,6 +14,7 @@ import {
   type GatewayResolver,
   type GatewayTimers,
 } from "../../functions/gateway/handler";
+import { nodeGatewayContext } from "../../functions/local/server";
 import { startMcpUpstream } from "../support/mcp-upstream";
 import { type RawExchange, startRawUpstream } from "../support/raw-upstream";
 
@@ -72,8 +73,7 @@ async function serveFetch(gateway: Gateway) {
   const port = await new Promise<number>((resolve) => {
     server = serve(
       {
-        fetch: (request, env) =>
-          gateway(request, { clientIp: "incoming" in env ? env.incoming.socket.remoteAddress : undefined }),
+        fetch: (request, env) => gateway(request, nodeGatewayContext(env)),
         port: 0,
         hostname: "127.0.0.1",
         overrideGlobalObjects: false,
@@ -921,6 +921,28 @@ describe("streaming", () => {
     await gateway.usageRecorded(1);
     expect(gateway.usage).toEqual([{ spaceId: "spc_a", error: false }]);
     expect(gateway.logs.at(-1)).toMatchObject({ status: 200, outcome: "client_closed" });
+  });
+
+  it("aborts the upstream request when the client goes away before the upstream answers", async () => {
+    const upstream = await rawUpstream();
+    const gateway = await startGateway();
+    gateway.addInstance("ins_raw", { url: `${upstream.url}/mcp`, transport: "streamable-http" });
+    const { credential } = gateway.addGrant("ins_raw", "spc_a");
+    const client = new AbortController();
+
+    const responding = fetch(gateway.endpoint("ins_raw", "mcp"), {
+      method: "POST",
+      headers: mcpHeaders(credential),
+      body: initializeBody,
+      signal: client.signal,
+    }).catch((error: unknown) => error);
+    const exchange = await upstream.nextExchange();
+    client.abort();
+
+    await exchange.aborted;
+    expect(await responding).toBeInstanceOf(Error);
+    await gateway.usageRecorded(1);
+    expect(gateway.logs.at(-1)).toMatchObject({ status: 499, code: "client_closed" });
   });
 
   it("answers 504 when the upstream sends no response headers within its timeout", async () => {
