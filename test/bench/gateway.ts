@@ -14,7 +14,9 @@ import type { AddressInfo } from "node:net";
 import { cpus, loadavg, tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import type { Http2Bindings, HttpBindings } from "@hono/node-server";
 import type { Access as AccessTypes } from "../../functions/core/access";
+import type { Abortable } from "../../functions/gateway/upstream";
 
 const CALLS = Number(process.env.CALLS ?? 2000);
 const WARMUP = Number(process.env.WARMUP ?? 200);
@@ -164,15 +166,18 @@ function minimalProxy(upstream: string) {
 const hopByHop = new Set(["connection", "keep-alive", "transfer-encoding", "upgrade", "host"]);
 
 /** A fetch handler on @hono/node-server, as the local product serves the gateway, on a loopback port. */
-async function serveHandler(handler: (request: Request, headers: Headers) => Promise<Response>) {
+async function serveHandler(
+  handler: (request: Request, headers: Headers, signal: Abortable) => Promise<Response>,
+) {
   const { serve } = await import("@hono/node-server");
+  const { nodeGatewayContext } = await import("../../functions/local/server");
   return new Promise<string>((resolve) => {
     const server = serve(
       {
-        fetch: (request: Request) => {
+        fetch: (request: Request, env: HttpBindings | Http2Bindings) => {
           const headers = new Headers();
           for (const [name, value] of request.headers) if (!hopByHop.has(name)) headers.append(name, value);
-          return handler(request, headers);
+          return handler(request, headers, nodeGatewayContext(env).signal);
         },
         port: 0,
         hostname: "127.0.0.1",
@@ -207,12 +212,12 @@ function fetchProxy(upstream: string) {
  */
 async function handlerProxy(upstream: string) {
   const { requestUpstream } = await import("../../functions/gateway/upstream");
-  return serveHandler(async (request, headers) => {
+  return serveHandler(async (request, headers, signal) => {
     const answer = await requestUpstream(upstream, {
       method: request.method,
       headers,
       body: new Uint8Array(await request.arrayBuffer()),
-      signal: request.signal,
+      signal,
     });
     const body = answer.body ? await answer.body.bytes() : null;
     return new Response(body, { status: answer.status, headers: answer.headers });
