@@ -897,20 +897,24 @@ describe("streaming", () => {
     await exchange.aborted;
   });
 
-  it("aborts the upstream request when the client goes away", async () => {
+  /** A POST through the gateway to an upstream the test answers by hand, which the client can abort. */
+  async function abortableCall() {
     const upstream = await rawUpstream();
     const gateway = await startGateway();
     gateway.addInstance("ins_raw", { url: `${upstream.url}/mcp`, transport: "streamable-http" });
     const { credential } = gateway.addGrant("ins_raw", "spc_a");
     const client = new AbortController();
-
     const responding = fetch(gateway.endpoint("ins_raw", "mcp"), {
       method: "POST",
       headers: mcpHeaders(credential),
       body: initializeBody,
       signal: client.signal,
     });
-    const exchange = await upstream.nextExchange();
+    return { gateway, client, responding, exchange: await upstream.nextExchange() };
+  }
+
+  it("aborts the upstream request when the client goes away", async () => {
+    const { gateway, client, responding, exchange } = await abortableCall();
     exchange.res.writeHead(200, sseHead);
     exchange.res.write("data: working\n\n");
     const body = textReader(await responding);
@@ -924,23 +928,12 @@ describe("streaming", () => {
   });
 
   it("aborts the upstream request when the client goes away before the upstream answers", async () => {
-    const upstream = await rawUpstream();
-    const gateway = await startGateway();
-    gateway.addInstance("ins_raw", { url: `${upstream.url}/mcp`, transport: "streamable-http" });
-    const { credential } = gateway.addGrant("ins_raw", "spc_a");
-    const client = new AbortController();
-
-    const responding = fetch(gateway.endpoint("ins_raw", "mcp"), {
-      method: "POST",
-      headers: mcpHeaders(credential),
-      body: initializeBody,
-      signal: client.signal,
-    }).catch((error: unknown) => error);
-    const exchange = await upstream.nextExchange();
+    const { gateway, client, responding, exchange } = await abortableCall();
+    const failed = responding.catch((error: unknown) => error);
     client.abort();
 
     await exchange.aborted;
-    expect(await responding).toBeInstanceOf(Error);
+    expect(await failed).toBeInstanceOf(Error);
     await gateway.usageRecorded(1);
     expect(gateway.logs.at(-1)).toMatchObject({ status: 499, code: "client_closed" });
   });
