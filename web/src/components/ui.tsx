@@ -125,6 +125,33 @@ export function Field({
   );
 }
 
+/** A search box beside a list: an inline field whose value filters what is shown. */
+export function SearchField({
+  label,
+  value,
+  onChange,
+  placeholder,
+}: {
+  label: string;
+  value: string;
+  onChange: (value: string) => void;
+  placeholder?: string;
+}) {
+  return (
+    <Field label={label} className="field-inline">
+      {(props) => (
+        <input
+          {...props}
+          type="search"
+          placeholder={placeholder}
+          value={value}
+          onChange={(event) => onChange(event.target.value)}
+        />
+      )}
+    </Field>
+  );
+}
+
 const STATUS_LABELS: Record<string, string> = {
   queued: "Queued",
   running: "Running",

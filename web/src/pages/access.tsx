@@ -5,12 +5,12 @@ import {
   Button,
   EmptyState,
   ErrorState,
-  Field,
   type HeaderRow,
   HeadersEditor,
   headerUpdate,
   Loading,
   rowsFromMasked,
+  SearchField,
   StatusBadge,
   Switch,
   Time,
@@ -68,16 +68,7 @@ export function AccessPanel({ instance }: { instance: Instance }) {
           </p>
         </div>
         {(access.data?.length ?? 0) > 6 && (
-          <Field label="Filter spaces" className="field-inline">
-            {(props) => (
-              <input
-                {...props}
-                type="search"
-                value={search}
-                onChange={(event) => setSearch(event.target.value)}
-              />
-            )}
-          </Field>
+          <SearchField label="Filter spaces" value={search} onChange={setSearch} />
         )}
       </div>
       {access.isPending ? (

@@ -18,6 +18,7 @@ import {
   Field,
   Loading,
   PageHeader,
+  SearchField,
   Segmented,
   StatusBadge,
   Time,
@@ -591,16 +592,7 @@ function SpacesPreview({ platform }: { platform: Platform }) {
     <section className="card" aria-labelledby="spaces-title">
       <div className="card-header">
         <h2 id="spaces-title">Spaces found</h2>
-        <Field label="Search spaces" className="field-inline">
-          {(props) => (
-            <input
-              {...props}
-              type="search"
-              value={search}
-              onChange={(event) => setSearch(event.target.value)}
-            />
-          )}
-        </Field>
+        <SearchField label="Search spaces" value={search} onChange={setSearch} />
       </div>
       {spaces.isPending ? (
         <Loading label="Reading spaces from Dify…" />
@@ -629,11 +621,7 @@ function SpacesPreview({ platform }: { platform: Platform }) {
                 <tr key={space.id}>
                   <td className="strong">{space.name}</td>
                   <td>
-                    {space.owner ? (
-                      <OwnerCell owner={space.owner} />
-                    ) : (
-                      <span className="muted">No owner</span>
-                    )}
+                    <OwnerCell owner={space.owner} />
                   </td>
                   <td>
                     <SpaceStatus status={space.status} />
@@ -667,7 +655,8 @@ export function SpaceStatus({ status }: { status: string }) {
   );
 }
 
-export function OwnerCell({ owner }: { owner: { name: string; email: string } }) {
+export function OwnerCell({ owner }: { owner: { name: string; email: string } | null | undefined }) {
+  if (!owner) return <span className="muted">No owner</span>;
   return (
     <div className="stack-xs">
       <span>{owner.name}</span>

@@ -1,11 +1,10 @@
 import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { useRef, useState } from "react";
+import { type ReactNode, useRef, useState } from "react";
 import { api, errorMessage, type Instance, type Space, type SyncStart, unwrap } from "../api/client";
 import {
   Button,
   EmptyState,
   ErrorState,
-  Field,
   type HeaderRow,
   HeadersEditor,
   headerRow,
@@ -13,6 +12,7 @@ import {
   Loading,
   Modal,
   PageHeader,
+  SearchField,
   useDebounced,
   useToast,
 } from "../components/ui";
@@ -103,13 +103,7 @@ export function SyncWizardPage({ instanceIds }: { instanceIds: string[] }) {
         description="Publish MCP instances into Dify spaces. Each space gets its own gateway credential and headers."
       />
       <ol className="wizard">
-        <li className="card wizard-step">
-          <h2>
-            <span className="step-number" aria-hidden="true">
-              1
-            </span>
-            Instances
-          </h2>
+        <WizardStep number={1} title="Instances">
           {instances.data.length === 0 ? (
             <EmptyState title="No instances yet" action={<Link to="/instances/new">Add an instance</Link>} />
           ) : (
@@ -143,15 +137,9 @@ export function SyncWizardPage({ instanceIds }: { instanceIds: string[] }) {
               ))}
             </fieldset>
           )}
-        </li>
+        </WizardStep>
 
-        <li className="card wizard-step">
-          <h2>
-            <span className="step-number" aria-hidden="true">
-              2
-            </span>
-            Agent platform
-          </h2>
+        <WizardStep number={2} title="Agent platform">
           {platforms.data.length === 0 ? (
             <EmptyState
               title="No agent platforms yet"
@@ -183,29 +171,17 @@ export function SyncWizardPage({ instanceIds }: { instanceIds: string[] }) {
               ))}
             </fieldset>
           )}
-        </li>
+        </WizardStep>
 
-        <li className="card wizard-step">
-          <h2>
-            <span className="step-number" aria-hidden="true">
-              3
-            </span>
-            Spaces
-          </h2>
+        <WizardStep number={3} title="Spaces">
           {platform ? (
             <SpacePicker key={platform.id} platformId={platform.id} selected={spaces} onChange={setSpaces} />
           ) : (
             <p className="muted">Choose a platform first.</p>
           )}
-        </li>
+        </WizardStep>
 
-        <li className="card wizard-step">
-          <h2>
-            <span className="step-number" aria-hidden="true">
-              4
-            </span>
-            Pass-through headers per space
-          </h2>
+        <WizardStep number={4} title="Pass-through headers per space">
           {spaces.size === 0 ? (
             <p className="muted">Choose spaces first.</p>
           ) : (
@@ -234,7 +210,7 @@ export function SyncWizardPage({ instanceIds }: { instanceIds: string[] }) {
               </div>
             </>
           )}
-        </li>
+        </WizardStep>
       </ol>
 
       <div className="sticky-actions">
@@ -317,17 +293,7 @@ function SpacePicker({
   return (
     <div className="stack-sm">
       <div className="toolbar">
-        <Field label="Search spaces" className="field-inline">
-          {(props) => (
-            <input
-              {...props}
-              type="search"
-              placeholder="Name"
-              value={search}
-              onChange={(event) => setSearch(event.target.value)}
-            />
-          )}
-        </Field>
+        <SearchField label="Search spaces" placeholder="Name" value={search} onChange={setSearch} />
         <span className="small muted" aria-live="polite">
           {selected.size} selected
         </span>
@@ -396,11 +362,7 @@ function SpacePicker({
                     </div>
                   </td>
                   <td>
-                    {space.owner ? (
-                      <OwnerCell owner={space.owner} />
-                    ) : (
-                      <span className="muted">No owner</span>
-                    )}
+                    <OwnerCell owner={space.owner} />
                   </td>
                   <td>
                     <SpaceStatus status={space.status} />
@@ -417,5 +379,20 @@ function SpacePicker({
         </Button>
       )}
     </div>
+  );
+}
+
+/** One numbered step of the wizard. */
+function WizardStep({ number, title, children }: { number: number; title: string; children: ReactNode }) {
+  return (
+    <li className="card wizard-step">
+      <h2>
+        <span className="step-number" aria-hidden="true">
+          {number}
+        </span>
+        {title}
+      </h2>
+      {children}
+    </li>
   );
 }
