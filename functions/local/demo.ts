@@ -1,6 +1,6 @@
 import { rmSync } from "node:fs";
 import path from "node:path";
-import { createDifyFixture } from "../../test/support/dify-fixture";
+import { createDifyFixture, databaseSettings } from "../../test/support/dify-fixture";
 import { startEmbeddedPostgres } from "../../test/support/embedded-postgres";
 import { startMcpUpstream } from "../../test/support/mcp-upstream";
 import { logger } from "../core/log";
@@ -82,14 +82,7 @@ try {
       {
         name: "Demo Dify",
         kind: "dify-community",
-        database: {
-          host: "127.0.0.1",
-          port: postgres.port,
-          database: "dify",
-          user: role.user,
-          password: role.password,
-          ssl: "disable",
-        },
+        database: databaseSettings(role.url),
       },
       token,
     );

@@ -18,7 +18,7 @@ import pg from "pg";
 import { logger } from "../../functions/core/log";
 import type { MemoryQueue } from "../../functions/core/queue/memory";
 import { startLocal } from "../../functions/local/server";
-import { createDifyFixture } from "../support/dify-fixture";
+import { createDifyFixture, databaseSettings } from "../support/dify-fixture";
 import { startEmbeddedPostgres } from "../support/embedded-postgres";
 import { startMcpUpstream } from "../support/mcp-upstream";
 
@@ -91,14 +91,7 @@ async function main() {
   const platform = await api<{ id: string }>("POST", "/api/platforms", {
     name: "Bench Dify",
     kind: "dify-community",
-    database: {
-      host: "127.0.0.1",
-      port: postgres.port,
-      database: "dify",
-      user: role.user,
-      password: role.password,
-      ssl: "disable",
-    },
+    database: databaseSettings(role.url),
   });
   const instance = await api<{ id: string; toolCount: number }>("POST", "/api/instances", {
     name: "Bench tools",
