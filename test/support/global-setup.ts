@@ -1,8 +1,6 @@
 import type { TestProject } from "vitest/node";
 import { startEmbeddedPostgres } from "./embedded-postgres";
 
-export { freePort } from "./embedded-postgres";
-
 declare module "vitest" {
   export interface ProvidedContext {
     /** Superuser URL of the PostgreSQL the tests use (embedded 15.x, or TEST_DATABASE_URL). */

