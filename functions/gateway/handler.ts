@@ -160,9 +160,9 @@ function contentLengthOf(headers: Headers): number | null {
 
 const isEventStream = (headers: Headers) => /^\s*text\/event-stream/i.test(headers.get("content-type") ?? "");
 
-function isSmallAnswer(headers: Headers) {
+function isSmall(headers: Headers) {
   const length = contentLengthOf(headers);
-  return length !== null && length <= wholeBodyBytes && !isEventStream(headers);
+  return length !== null && length <= wholeBodyBytes;
 }
 
 /** The body's chunks, failing once they add up to more than the limit. */
@@ -597,6 +597,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     };
 
     let upstream: UpstreamResponse;
+    let eventStream = false;
     let whole: Uint8Array | null = null;
     try {
       upstream = await requestUpstream(upstreamTarget(leaf, instance, url), {
@@ -605,8 +606,13 @@ export function createGateway(options: GatewayOptions): Gateway {
         body: await readBody(),
         signal: upstreamAbort,
       });
+      eventStream = isEventStream(upstream.headers);
       // An answer that has all arrived, or a small one of known length, goes to the client in one write.
-      if (upstream.body && leaf !== "sse" && (upstream.body.complete || isSmallAnswer(upstream.headers))) {
+      if (
+        upstream.body &&
+        leaf !== "sse" &&
+        (upstream.body.complete || (!eventStream && isSmall(upstream.headers)))
+      ) {
         whole = await upstream.body.bytes();
       }
     } catch (cause) {
@@ -641,7 +647,6 @@ export function createGateway(options: GatewayOptions): Gateway {
     }
 
     const status = upstream.status;
-    const eventStream = isEventStream(upstream.headers);
     const responseHeaders = clientResponseHeaders(upstream.headers, { streaming: eventStream });
     responseHeaders.set("x-request-id", requestId);
     if (eventStream) responseHeaders.set("x-accel-buffering", "no");
