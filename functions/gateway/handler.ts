@@ -60,6 +60,8 @@ export interface GatewayOptions {
   usage?: UsageSink;
   /** Structured log lines. Never given a credential or a header value. */
   log?: (entry: Record<string, unknown>) => void;
+  /** Also log each completed call (at level "debug"); refused and failed ones are always logged. */
+  logCompleted?: boolean;
   maxBodyBytes?: number;
 }
 
@@ -516,17 +518,19 @@ export function createGateway(options: GatewayOptions): Gateway {
     };
     let grant: GatewayGrant | undefined;
 
-    const logLine = (status: number, extra: Record<string, unknown>) =>
+    const logLine = (status: number, extra: Record<string, unknown>) => {
+      // A completed call below 400 is routine: a line per call only when asked for.
+      const completed = status < 400 && extra.outcome === "completed";
+      if (completed && !options.logCompleted) return;
       log({
-        // A completed call below 400 is routine: at debug, the default level skips a write per call.
-        level:
-          status >= 500 ? "error" : status >= 400 ? "warn" : extra.outcome === "completed" ? "debug" : "info",
+        level: status >= 500 ? "error" : status >= 400 ? "warn" : completed ? "debug" : "info",
         msg: "gateway request",
         ...fields,
         status,
         durationMs: now() - started,
         ...extra,
       });
+    };
     const refuse = ({ error, headers, cause }: Refusal) => {
       logLine(error.status, { code: error.code, ...(cause ? { cause: describe(cause) } : {}) });
       if (grant) options.usage?.record(grant, { error: error.status >= 500 });

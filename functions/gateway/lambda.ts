@@ -126,16 +126,19 @@ let gateway: Gateway | undefined;
 let usage: ReturnType<typeof createUsageRecorder> | undefined;
 
 const logLevel = (process.env.POWERTOOLS_LOG_LEVEL ?? process.env.LOG_LEVEL ?? "INFO").toUpperCase();
-const logLine = (entry: Record<string, unknown>) => {
-  if (entry.level !== "debug" || logLevel === "DEBUG" || logLevel === "TRACE")
-    console.log(JSON.stringify(entry));
-};
+const logLine = (entry: Record<string, unknown>) => console.log(JSON.stringify(entry));
 
 const streaming = createStreamingHandler(() => {
   if (!gateway) {
     const store = gatewayStoreFromEnv();
     usage = createUsageRecorder({ flush: usageWriter(store.store), onError: () => {} });
-    gateway = createGateway({ resolver: createStoreResolver(store), mode: "lambda", usage, log: logLine });
+    gateway = createGateway({
+      resolver: createStoreResolver(store),
+      mode: "lambda",
+      usage,
+      log: logLine,
+      logCompleted: logLevel === "DEBUG" || logLevel === "TRACE",
+    });
   }
   return gateway;
 });

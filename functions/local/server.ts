@@ -96,9 +96,8 @@ export async function startLocal(options: LocalOptions) {
     resolver: createStoreResolver(runtime),
     mode: "local",
     usage,
+    logCompleted: ["DEBUG", "TRACE"].includes(logger.getLevelName()),
     log: ({ level, msg, ...entry }) => {
-      // A line per completed call is debug: skip building it unless debug lines are written.
-      if (level === "debug" && logger.getLevelName() !== "DEBUG") return;
       const write = logWriters[String(level)] ?? logger.info;
       write.call(logger, String(msg ?? "gateway request"), entry);
     },

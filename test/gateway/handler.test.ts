@@ -91,7 +91,9 @@ async function serveFetch(gateway: Gateway) {
   return `http://127.0.0.1:${port}`;
 }
 
-async function startGateway(options: { mode?: "local" | "lambda"; cacheTtlMs?: number } = {}) {
+async function startGateway(
+  options: { mode?: "local" | "lambda"; cacheTtlMs?: number; logCompleted?: boolean } = {},
+) {
   const resolver = new MemoryResolver();
   const timers = manualTimers();
   const clock = { now: Date.parse("2026-01-15T10:00:00Z") };
@@ -106,6 +108,7 @@ async function startGateway(options: { mode?: "local" | "lambda"; cacheTtlMs?: n
   const gateway = createGateway({
     resolver,
     mode: options.mode ?? "local",
+    logCompleted: options.logCompleted ?? true,
     now: () => clock.now,
     cacheTtlMs: options.cacheTtlMs ?? 5_000,
     keepaliveMs: 25_000,
@@ -1036,6 +1039,27 @@ describe("streaming", () => {
       ["debug", 200],
       ["error", 502],
     ]);
+  });
+
+  it("logs a completed call only when asked to, and a refused one always", async () => {
+    const upstream = await mcpUpstream();
+    const gateway = await startGateway({ logCompleted: false });
+    gateway.addInstance("ins_quiet", { url: upstream.mcpUrl, transport: "streamable-http" });
+    const { credential } = gateway.addGrant("ins_quiet", "spc_a");
+    const post = (token: string) =>
+      fetch(gateway.endpoint("ins_quiet", "mcp"), {
+        method: "POST",
+        headers: mcpHeaders(token),
+        body: initializeBody,
+      });
+
+    const completed = await post(credential);
+    expect(completed.status).toBe(200);
+    await completed.text();
+    expect((await post("sg_not-a-real-credential")).status).toBe(401);
+    await gateway.usageRecorded(1);
+
+    expect(gateway.logs.map((entry) => [entry.level, entry.status])).toEqual([["warn", 401]]);
   });
 
   it("holds no standalone GET stream on Lambda unless the instance allows it, and passes it through locally", async () => {
