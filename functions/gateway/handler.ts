@@ -1,7 +1,9 @@
-import { createHash, randomUUID, timingSafeEqual } from "node:crypto";
+import { hash, randomUUID, timingSafeEqual } from "node:crypto";
+import type { OutgoingHttpHeaders } from "node:http";
+import { Readable } from "node:stream";
 import { AppError } from "../core/errors";
 import { createBoundedMap, createTtlCache } from "./cache";
-import { clientResponseHeaders, upstreamRequestHeaders } from "./headers";
+import { clientResponseHeaders, headerValue, type IncomingHeaders, upstreamRequestHeaders } from "./headers";
 import { type Abortable, AbortSwitch, requestUpstream, type UpstreamResponse } from "./upstream";
 
 export interface GatewayGrant {
@@ -65,14 +67,34 @@ export interface GatewayOptions {
   maxBodyBytes?: number;
 }
 
-export interface GatewayContext {
+/** A call as its host received it: node:http, a Lambda event or a web Request, each mapped to this. */
+export interface GatewayRequest {
+  method: string;
+  /** Path and query, as on the request line: `/gateway/ins_1/mcp?x=1`. */
+  target: string;
+  /** Lowercase names. */
+  headers: IncomingHeaders;
+  /** The scheme the client used, for X-Forwarded-Proto. */
+  protocol: "http" | "https";
+  /** Read only for POST. */
+  body: Uint8Array | Readable | AsyncIterable<Uint8Array> | null;
   clientIp?: string;
-  /** Aborts when the client goes away. Defaults to request.signal. */
-  signal?: Abortable;
+  /** Aborts when the client goes away. */
+  signal: Abortable;
   requestId?: string;
 }
 
-export type Gateway = (request: Request, context?: GatewayContext) => Promise<Response>;
+/** What to send back: a small or already complete answer whole, anything else as a stream. */
+export interface GatewayAnswer {
+  status: number;
+  statusText?: string;
+  /** Lowercase names; set-cookie as a list. */
+  headers: OutgoingHttpHeaders;
+  /** A stream ends the call when it ends; destroying it (the client went away) aborts the upstream. */
+  body: Uint8Array | Readable | null;
+}
+
+export type Gateway = (request: GatewayRequest) => Promise<GatewayAnswer>;
 
 type Leaf = "mcp" | "sse" | "messages";
 type Outcome = "completed" | "client_closed" | "idle_timeout" | "upstream_error";
@@ -95,35 +117,36 @@ const noop = () => {};
 export const defaultMaxBodyBytes = 8 * 1024 * 1024;
 const wholeBodyBytes = 64 * 1024;
 
-const sha256Hex = (text: string) => createHash("sha256").update(text).digest("hex");
+const sha256Hex = (text: string) => hash("sha256", text, "hex");
 
 function sameHash(storedHex: string, computedHex: string) {
-  const stored = Buffer.from(storedHex.toLowerCase(), "hex");
-  const computed = Buffer.from(computedHex, "hex");
+  const stored = Buffer.from(storedHex.toLowerCase(), "latin1");
+  const computed = Buffer.from(computedHex, "latin1");
   return stored.length === computed.length && timingSafeEqual(stored, computed);
 }
 
-function presentedCredential(request: Request, url: URL) {
-  const authorization = request.headers.get("authorization");
-  const apiKey = request.headers.get("x-api-key");
-  const query = url.searchParams.get(credentialQuery);
+function presentedCredential(headers: IncomingHeaders, query: string) {
+  const authorization = headerValue(headers, "authorization");
+  const apiKey = headerValue(headers, "x-api-key");
+  const fromQuery = query.includes(credentialQuery) ? new URLSearchParams(query).get(credentialQuery) : null;
   const candidates: Array<{ token: string | undefined; via: "header" | "query" }> = [
     { token: authorization ? bearerPattern.exec(authorization)?.[1] : undefined, via: "header" },
     { token: apiKey?.trim(), via: "header" },
-    { token: query ?? undefined, via: "query" },
+    { token: fromQuery ?? undefined, via: "query" },
   ];
   const found = candidates.find((candidate) => candidate.token && credentialPattern.test(candidate.token));
   return {
     token: found?.token ?? null,
     via: found?.via ?? "header",
-    given: Boolean(authorization || apiKey || query),
+    given: Boolean(authorization || apiKey || fromQuery),
   };
 }
 
 /** The client's query minus the credential, as the raw string when there was nothing to remove. */
-function forwardedQuery(url: URL): string {
-  if (!url.searchParams.has(credentialQuery)) return url.search.slice(1);
-  const params = new URLSearchParams(url.search);
+function forwardedQuery(query: string): string {
+  if (!query.includes(credentialQuery)) return query;
+  const params = new URLSearchParams(query);
+  if (!params.has(credentialQuery)) return query;
   params.delete(credentialQuery);
   return params.toString();
 }
@@ -142,29 +165,57 @@ const sessionKey = (instanceId: string, query: string) => {
   return `${instanceId}\n${params.toString()}`;
 };
 
-function jsonRpcError(error: AppError, requestId: string, extraHeaders: Record<string, string> = {}) {
+/** A refusal or failure as a JSON-RPC error body with its HTTP status. */
+export function jsonRpcError(
+  error: AppError,
+  requestId: string,
+  extraHeaders: Record<string, string> = {},
+): GatewayAnswer {
   const body = {
     jsonrpc: "2.0",
     id: null,
     error: { code: -32000, message: error.message, data: { code: error.code, requestId } },
   };
-  return new Response(JSON.stringify(body), {
+  return {
     status: error.status,
     headers: { "content-type": "application/json", "x-request-id": requestId, ...extraHeaders },
-  });
+    body: Buffer.from(JSON.stringify(body)),
+  };
 }
 
-function contentLengthOf(headers: Headers): number | null {
-  const raw = headers.get("content-length");
-  if (raw === null || !/^\d+$/.test(raw.trim())) return null;
-  return Number(raw.trim());
+function contentLengthOf(headers: IncomingHeaders): number | null {
+  const raw = headerValue(headers, "content-length")?.trim();
+  if (raw === undefined || !/^\d+$/.test(raw)) return null;
+  return Number(raw);
 }
 
-const isEventStream = (headers: Headers) => /^\s*text\/event-stream/i.test(headers.get("content-type") ?? "");
+const isEventStream = (headers: IncomingHeaders) =>
+  /^\s*text\/event-stream/i.test(headerValue(headers, "content-type") ?? "");
 
-function isSmall(headers: Headers) {
+function isSmall(headers: IncomingHeaders) {
   const length = contentLengthOf(headers);
   return length !== null && length <= wholeBodyBytes;
+}
+
+/** A small body of known length, whole. */
+function readWhole(body: NonNullable<GatewayRequest["body"]>): Promise<Uint8Array> {
+  if (body instanceof Uint8Array) return Promise.resolve(body);
+  if (body instanceof Readable) {
+    return new Promise((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      body.on("data", (chunk: Buffer) => chunks.push(chunk));
+      body.once("end", () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
+      body.once("error", reject);
+      body.once("close", () => {
+        if (!body.readableEnded) reject(new Error("the client closed the request body"));
+      });
+    });
+  }
+  return (async () => {
+    const chunks: Uint8Array[] = [];
+    for await (const chunk of body) chunks.push(chunk);
+    return Buffer.concat(chunks);
+  })();
 }
 
 /** The body's chunks, failing once they add up to more than the limit. */
@@ -278,9 +329,10 @@ function endpointRewriter(rewrite: (data: string) => string) {
 /**
  * The upstream's body as the client's: chunk by chunk as it arrives, keepalive comments between SSE
  * events after keepaliveMs of silence, and an end after idleMs without anything from the upstream.
+ * Destroying it (the client went away) aborts the upstream.
  */
 function relayBody(
-  source: ReadableStream<Uint8Array>,
+  source: Readable,
   options: {
     eventStream: boolean;
     rewriter?: ReturnType<typeof endpointRewriter>;
@@ -291,10 +343,8 @@ function relayBody(
     abortUpstream: () => void;
     onEnd: (outcome: Outcome) => void;
   },
-): ReadableStream<Uint8Array> {
+): Readable {
   const { timers } = options;
-  const reader = source.getReader();
-  let controller!: ReadableStreamDefaultController<Uint8Array>;
   let ended = false;
   let tail: Uint8Array = new Uint8Array(0);
   let keepaliveTimer: unknown;
@@ -308,8 +358,20 @@ function relayBody(
     options.onEnd(outcome);
     return true;
   };
+  const out = new Readable({
+    read: () => {
+      if (!ended) source.resume();
+    },
+    destroy: (error, callback) => {
+      if (end("client_closed")) {
+        options.abortUpstream();
+        source.destroy();
+      }
+      callback(error);
+    },
+  });
   const send = (chunk: Uint8Array) => {
-    controller.enqueue(chunk);
+    if (!out.push(chunk)) source.pause();
     if (!options.eventStream) return;
     tail = lastBytes(tail, chunk, 4);
     armKeepalive();
@@ -328,52 +390,40 @@ function relayBody(
     if (ended) return;
     idleTimer = timers.setTimeout(() => {
       if (!end("idle_timeout")) return;
-      controller.close();
-      reader.cancel().catch(noop);
+      out.push(null);
+      source.destroy();
       options.abortUpstream();
     }, options.idleMs);
   };
+  const fail = (error: Error) => {
+    if (!end(options.clientGone() ? "client_closed" : "upstream_error")) return;
+    options.abortUpstream();
+    out.destroy(error);
+  };
 
-  return new ReadableStream<Uint8Array>(
-    {
-      start(streamController) {
-        controller = streamController;
-        armKeepalive();
-        armIdle();
-      },
-      async pull() {
-        // A pull must enqueue something or finish, or the stream would stall.
-        while (!ended) {
-          let chunks: Uint8Array[];
-          try {
-            const result = await reader.read();
-            if (ended) return;
-            if (result.done) {
-              end("completed");
-              controller.close();
-              return;
-            }
-            armIdle();
-            chunks = options.rewriter ? options.rewriter.push(result.value) : [result.value];
-          } catch (error) {
-            if (!end(options.clientGone() ? "client_closed" : "upstream_error")) return;
-            controller.error(error);
-            options.abortUpstream();
-            return;
-          }
-          const nonEmpty = chunks.filter((chunk) => chunk.byteLength > 0);
-          for (const chunk of nonEmpty) send(chunk);
-          if (nonEmpty.length > 0) return;
-        }
-      },
-      cancel() {
-        end("client_closed");
-        options.abortUpstream();
-        reader.cancel().catch(noop);
-      },
-    },
-    { highWaterMark: 0 },
-  );
+  source.on("data", (chunk: Uint8Array) => {
+    if (ended) return;
+    armIdle();
+    let chunks: Uint8Array[];
+    try {
+      chunks = options.rewriter ? options.rewriter.push(chunk) : [chunk];
+    } catch (error) {
+      fail(error as Error);
+      return;
+    }
+    for (const piece of chunks) if (piece.byteLength > 0) send(piece);
+  });
+  source.once("end", () => {
+    if (!end("completed")) return;
+    out.push(null);
+  });
+  source.on("error", fail);
+  source.once("close", () => {
+    if (!source.readableEnded) fail(new Error("the upstream closed the connection mid-response"));
+  });
+  armKeepalive();
+  armIdle();
+  return out;
 }
 
 const defaultTimers: GatewayTimers = {
@@ -383,8 +433,9 @@ const defaultTimers: GatewayTimers = {
 
 /**
  * The MCP gateway: authenticates the space's credential, then streams the request to the instance's
- * upstream and its answer back as they arrive (a small one of known length in one piece). A
- * web-standard fetch handler.
+ * upstream and its answer back as they arrive (a small one of known length in one piece). Hosts map
+ * their own request and response to it: node:http (`node.ts`), the streaming Lambda (`lambda.ts`)
+ * and web Request/Response (`fetch.ts`).
  */
 export function createGateway(options: GatewayOptions): Gateway {
   const now = options.now ?? Date.now;
@@ -401,12 +452,12 @@ export function createGateway(options: GatewayOptions): Gateway {
 
   /** The grant and instance a request may use, or why not. Nothing here touches the upstream. */
   async function authorize(
-    request: Request,
-    url: URL,
+    request: GatewayRequest,
+    query: string,
     instanceId: string,
     leaf: Leaf,
   ): Promise<Authorization> {
-    const credential = presentedCredential(request, url);
+    const credential = presentedCredential(request.headers, query);
     if (!credential.token) {
       return credential.given
         ? refusal(401, "credential_invalid", "The gateway credential is malformed.", invalidTokenChallenge)
@@ -475,8 +526,8 @@ export function createGateway(options: GatewayOptions): Gateway {
     return { grant, instance, credential: { token: credential.token, via: credential.via } };
   }
 
-  function upstreamTarget(leaf: Leaf, instance: GatewayInstance, url: URL): string {
-    const query = forwardedQuery(url);
+  function upstreamTarget(leaf: Leaf, instance: GatewayInstance, clientQuery: string): string {
+    const query = forwardedQuery(clientQuery);
     if (leaf !== "messages") return withQuery(instance.upstream.url, query);
     return (
       sessions.get(sessionKey(instance.id, query)) ??
@@ -505,11 +556,13 @@ export function createGateway(options: GatewayOptions): Gateway {
     return { key, clientEndpoint };
   }
 
-  return async function gateway(request, context = {}) {
+  return async function gateway(request) {
     const started = now();
-    const requestId = context.requestId ?? randomUUID();
-    const url = new URL(request.url);
-    const match = routePattern.exec(url.pathname);
+    const requestId = request.requestId ?? randomUUID();
+    const queryAt = request.target.indexOf("?");
+    const path = queryAt < 0 ? request.target : request.target.slice(0, queryAt);
+    const query = queryAt < 0 ? "" : request.target.slice(queryAt + 1);
+    const match = routePattern.exec(path);
     const fields: Record<string, unknown> = {
       requestId,
       method: request.method,
@@ -550,7 +603,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     const declaredLength = contentLengthOf(request.headers);
     if (declaredLength !== null && declaredLength > maxBodyBytes) return refuse(tooLarge(maxBodyBytes));
 
-    const authorization = await authorize(request, url, instanceId, leaf);
+    const authorization = await authorize(request, query, instanceId, leaf);
     if (authorization.grant) {
       grant = authorization.grant;
       fields.spaceId = grant.spaceId;
@@ -563,8 +616,8 @@ export function createGateway(options: GatewayOptions): Gateway {
 
     const { headers, rejected } = upstreamRequestHeaders(request.headers, {
       passThrough: [instance.headers, authorization.grant.headers],
-      clientIp: context.clientIp,
-      proto: url.protocol.slice(0, -1),
+      clientIp: request.clientIp,
+      proto: request.protocol,
       requestId,
       contentLength: request.method === "POST" && declaredLength !== null ? String(declaredLength) : null,
     });
@@ -573,7 +626,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     }
 
     const upstreamAbort = new AbortSwitch();
-    const clientSignal = context.signal ?? request.signal;
+    const clientSignal = request.signal;
     const abortUpstream = () => upstreamAbort.abort();
     if (clientSignal.aborted) upstreamAbort.abort();
     else clientSignal.addEventListener("abort", abortUpstream, { once: true });
@@ -587,24 +640,24 @@ export function createGateway(options: GatewayOptions): Gateway {
       secondsToMs(instance.timeouts.timeout, 30),
     );
     const readBody = async () => {
-      if (request.method !== "POST") return null;
+      const { body } = request;
+      if (request.method !== "POST" || body === null) return null;
       // A small body of known length goes to the upstream in one write; any other streams as it arrives.
-      if (declaredLength !== null && declaredLength <= wholeBodyBytes) {
-        return new Uint8Array(await request.arrayBuffer());
+      if (declaredLength !== null && declaredLength <= wholeBodyBytes) return readWhole(body);
+      if (body instanceof Uint8Array) {
+        if (body.byteLength > maxBodyBytes) failure = "too_large";
+        return failure ? Promise.reject(new Error("request body too large")) : body;
       }
-      return (
-        request.body &&
-        limitBody(request.body, maxBodyBytes, () => {
-          failure = "too_large";
-        })
-      );
+      return limitBody(body, maxBodyBytes, () => {
+        failure = "too_large";
+      });
     };
 
     let upstream: UpstreamResponse;
     let eventStream = false;
     let whole: Uint8Array | null = null;
     try {
-      upstream = await requestUpstream(upstreamTarget(leaf, instance, url), {
+      upstream = await requestUpstream(upstreamTarget(leaf, instance, query), {
         method: request.method,
         headers,
         body: await readBody(),
@@ -652,8 +705,8 @@ export function createGateway(options: GatewayOptions): Gateway {
 
     const status = upstream.status;
     const responseHeaders = clientResponseHeaders(upstream.headers, { streaming: eventStream });
-    responseHeaders.set("x-request-id", requestId);
-    if (eventStream) responseHeaders.set("x-accel-buffering", "no");
+    responseHeaders["x-request-id"] = requestId;
+    if (eventStream) responseHeaders["x-accel-buffering"] = "no";
     let sessionToForget: string | null = null;
     const finish = (outcome: Outcome) => {
       release();
@@ -664,7 +717,10 @@ export function createGateway(options: GatewayOptions): Gateway {
 
     if (whole !== null || upstream.body === null) {
       finish("completed");
-      return new Response(whole, { status, statusText: upstream.statusText, headers: responseHeaders });
+      if (whole !== null && !("content-length" in responseHeaders) && status !== 204 && status !== 304) {
+        responseHeaders["content-length"] = String(whole.byteLength);
+      }
+      return { status, statusText: upstream.statusText, headers: responseHeaders, body: whole };
     }
     const rewriter =
       leaf === "sse" && eventStream && status >= 200 && status < 300
@@ -684,7 +740,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       abortUpstream,
       onEnd: finish,
     });
-    return new Response(relayed, { status, statusText: upstream.statusText, headers: responseHeaders });
+    return { status, statusText: upstream.statusText, headers: responseHeaders, body: relayed };
   };
 }
 

@@ -1,3 +1,9 @@
+import {
+  type IncomingHttpHeaders,
+  type OutgoingHttpHeaders,
+  validateHeaderName,
+  validateHeaderValue,
+} from "node:http";
 import { decodedEncodings } from "./upstream";
 
 const hopByHop = new Set([
@@ -26,13 +32,53 @@ const clientOnly = new Set([
   "x-request-id",
 ]);
 
-const connectionTokens = (headers: Headers) =>
-  new Set(
-    (headers.get("connection") ?? "")
-      .split(",")
-      .map((token) => token.trim().toLowerCase())
-      .filter(Boolean),
-  );
+/** Request headers as node:http gives them: lowercase names, a repeated one as a list or joined. */
+export type IncomingHeaders = IncomingHttpHeaders | Record<string, string | string[] | undefined>;
+
+/** A header's value, a repeated one joined as HTTP allows. */
+export function headerValue(headers: IncomingHeaders, name: string): string | undefined {
+  const value = headers[name];
+  return Array.isArray(value) ? value.join(", ") : value;
+}
+
+const connectionTokens = (value: string | undefined): Set<string> | null =>
+  value
+    ? new Set(
+        value
+          .split(",")
+          .map((token) => token.trim().toLowerCase())
+          .filter(Boolean),
+      )
+    : null;
+
+function validHeader(name: string, value: string) {
+  try {
+    validateHeaderName(name);
+    validateHeaderValue(name, value);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+type Layer = { headers: Array<[name: string, value: string]>; rejected: string[] };
+// A layer is the instance's or the grant's headers, the same object for as long as the lookup is
+// cached: it is checked once, not on every call.
+const checkedLayers = new WeakMap<Record<string, string>, Layer>();
+
+function checkedLayer(layer: Record<string, string>): Layer {
+  let checked = checkedLayers.get(layer);
+  if (checked) return checked;
+  checked = { headers: [], rejected: [] };
+  for (const [name, value] of Object.entries(layer)) {
+    const lower = name.toLowerCase();
+    const reserved = hopByHop.has(lower) || lower === "host" || lower === "content-length";
+    if (reserved || !validHeader(name, value)) checked.rejected.push(name);
+    else checked.headers.push([lower, value]);
+  }
+  checkedLayers.set(layer, checked);
+  return checked;
+}
 
 /**
  * Headers sent to the upstream: the client's minus credentials and hop-by-hop ones, then the
@@ -40,7 +86,7 @@ const connectionTokens = (headers: Headers) =>
  * that could not be set (invalid name or value) so the caller can log them without their values.
  */
 export function upstreamRequestHeaders(
-  incoming: Headers,
+  incoming: IncomingHeaders,
   options: {
     passThrough: Array<Record<string, string>>;
     clientIp?: string;
@@ -48,52 +94,46 @@ export function upstreamRequestHeaders(
     requestId: string;
     contentLength: string | null;
   },
-): { headers: Headers; rejected: string[] } {
-  const named = connectionTokens(incoming);
-  const headers = new Headers();
-  for (const [name, value] of incoming) {
-    if (clientOnly.has(name) || hopByHop.has(name) || named.has(name)) continue;
-    headers.append(name, value);
+): { headers: Record<string, string>; rejected: string[] } {
+  const named = connectionTokens(headerValue(incoming, "connection"));
+  const headers: Record<string, string> = {};
+  for (const name in incoming) {
+    const value = incoming[name];
+    if (value === undefined || clientOnly.has(name) || hopByHop.has(name) || named?.has(name)) continue;
+    headers[name] = Array.isArray(value) ? value.join(", ") : value;
   }
   const rejected: string[] = [];
   for (const layer of options.passThrough) {
-    for (const [name, value] of Object.entries(layer)) {
-      const lower = name.toLowerCase();
-      if (hopByHop.has(lower) || lower === "host" || lower === "content-length") {
-        rejected.push(name);
-        continue;
-      }
-      try {
-        headers.set(name, value);
-      } catch {
-        rejected.push(name);
-      }
-    }
+    const checked = checkedLayer(layer);
+    for (const [name, value] of checked.headers) headers[name] = value;
+    if (checked.rejected.length > 0) rejected.push(...checked.rejected);
   }
-  const forwardedFor = incoming.get("x-forwarded-for");
+  const forwardedFor = headerValue(incoming, "x-forwarded-for");
   const chain = [forwardedFor, options.clientIp].filter((part): part is string => Boolean(part));
-  if (chain.length > 0) headers.set("x-forwarded-for", chain.join(", "));
-  headers.set("x-forwarded-proto", options.proto);
-  headers.set("x-request-id", options.requestId);
+  if (chain.length > 0) headers["x-forwarded-for"] = chain.join(", ");
+  headers["x-forwarded-proto"] = options.proto;
+  headers["x-request-id"] = options.requestId;
   // Asking for identity spares decoding; an upstream that compresses anyway is decoded (upstream.ts).
-  headers.set("accept-encoding", "identity");
-  if (options.contentLength !== null) headers.set("content-length", options.contentLength);
+  headers["accept-encoding"] = "identity";
+  if (options.contentLength !== null) headers["content-length"] = options.contentLength;
   return { headers, rejected };
 }
 
 /** Response headers relayed to the client: the upstream's minus hop-by-hop ones and stale framing. */
-export function clientResponseHeaders(upstream: Headers, options: { streaming: boolean }): Headers {
-  const named = connectionTokens(upstream);
-  const encoding = upstream.get("content-encoding")?.trim().toLowerCase();
+export function clientResponseHeaders(
+  upstream: IncomingHttpHeaders,
+  options: { streaming: boolean },
+): OutgoingHttpHeaders {
+  const named = connectionTokens(upstream.connection);
+  const encoding = upstream["content-encoding"]?.trim().toLowerCase();
   const decoded = encoding !== undefined && decodedEncodings.has(encoding);
-  const headers = new Headers();
-  for (const [name, value] of upstream) {
-    if (hopByHop.has(name) || named.has(name)) continue;
+  const headers: OutgoingHttpHeaders = {};
+  for (const name in upstream) {
+    const value = upstream[name];
+    if (value === undefined || hopByHop.has(name) || named?.has(name)) continue;
     if (name === "content-length" && (options.streaming || decoded)) continue;
     if (name === "content-encoding" && decoded) continue;
-    if (name === "set-cookie") continue;
-    headers.append(name, value);
+    headers[name] = value;
   }
-  for (const cookie of upstream.getSetCookie()) headers.append("set-cookie", cookie);
   return headers;
 }

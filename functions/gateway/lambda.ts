@@ -1,21 +1,29 @@
 import type { APIGatewayProxyEvent, Context } from "aws-lambda";
-import { createGateway, type Gateway } from "./handler";
+import { createGateway, type Gateway, type GatewayRequest } from "./handler";
 import { createStoreResolver, gatewayStoreFromEnv, usageWriter } from "./resolver";
+import { AbortSwitch } from "./upstream";
 import { createUsageRecorder } from "./usage";
 
 type ResponseStream = awslambda.HttpResponseStream;
 
-/** The web Request an API Gateway REST (v1) proxy event stands for. */
-export function requestFromEvent(event: APIGatewayProxyEvent, signal?: AbortSignal): Request {
-  const headers = new Headers();
+/** The call an API Gateway REST (v1) proxy event stands for. */
+export function requestFromEvent(
+  event: APIGatewayProxyEvent,
+  signal: GatewayRequest["signal"],
+  requestId?: string,
+): GatewayRequest {
+  const headers: Record<string, string> = {};
   const multiValueHeaders = event.multiValueHeaders ?? {};
   if (Object.keys(multiValueHeaders).length > 0) {
     for (const [name, values] of Object.entries(multiValueHeaders)) {
-      for (const value of values ?? []) headers.append(name, value);
+      if (!values || values.length === 0) continue;
+      const lower = name.toLowerCase();
+      const joined = values.join(", ");
+      headers[lower] = headers[lower] === undefined ? joined : `${headers[lower]}, ${joined}`;
     }
   } else {
     for (const [name, value] of Object.entries(event.headers ?? {})) {
-      if (value !== undefined) headers.set(name, value);
+      if (value !== undefined) headers[name.toLowerCase()] = value;
     }
   }
 
@@ -30,12 +38,7 @@ export function requestFromEvent(event: APIGatewayProxyEvent, signal?: AbortSign
       if (value !== undefined) query.append(name, value);
     }
   }
-
-  const proto = headers.get("x-forwarded-proto")?.split(",")[0]?.trim() || "https";
-  const host = headers.get("host") ?? event.requestContext.domainName ?? "localhost";
-  const url = new URL(`${proto}://${host}`);
-  url.pathname = event.path;
-  url.search = query.toString();
+  const search = query.toString();
 
   const method = event.httpMethod.toUpperCase();
   const body =
@@ -43,9 +46,23 @@ export function requestFromEvent(event: APIGatewayProxyEvent, signal?: AbortSign
       ? null
       : Buffer.from(event.body, event.isBase64Encoded ? "base64" : "utf8");
   // The length of what we actually hold, whatever API Gateway said it received.
-  if (body) headers.set("content-length", String(body.byteLength));
-  else headers.delete("content-length");
-  return new Request(url, { method, headers, body, signal, duplex: "half" } as RequestInit);
+  if (body) headers["content-length"] = String(body.byteLength);
+  else delete headers["content-length"];
+
+  const sourceIp = event.requestContext.identity?.sourceIp;
+  // API Gateway's X-Forwarded-For already ends with the caller's address.
+  const lastHop = headers["x-forwarded-for"]?.split(",").at(-1)?.trim();
+  const proto = headers["x-forwarded-proto"]?.split(",")[0]?.trim();
+  return {
+    method,
+    target: search ? `${event.path}?${search}` : event.path,
+    headers,
+    protocol: proto === "http" ? "http" : "https",
+    body,
+    clientIp: sourceIp && sourceIp !== lastHop ? sourceIp : undefined,
+    signal,
+    requestId,
+  };
 }
 
 const waitForDrain = (stream: ResponseStream) =>
@@ -69,30 +86,26 @@ const waitForDrain = (stream: ResponseStream) =>
  * The streaming Lambda handler around a gateway. API Gateway does not tell the function when the
  * client goes away: the function keeps streaming until a write to the response stream fails (the
  * keepalive comments every 25 s make sure one is attempted) or the function times out. A failed write
- * aborts the request, which aborts the upstream request; a timeout freezes the sandbox with it.
+ * aborts the call, which aborts the upstream request; a timeout freezes the sandbox with it.
  */
 export function createStreamingHandler(gateway: () => Gateway) {
   return async (event: APIGatewayProxyEvent, responseStream: ResponseStream, context: Context) => {
-    const clientGone = new AbortController();
+    const clientGone = new AbortSwitch();
     const onStreamFailure = () => clientGone.abort();
     responseStream.on("error", onStreamFailure);
     responseStream.on("close", onStreamFailure);
 
-    const request = requestFromEvent(event, clientGone.signal);
-    const sourceIp = event.requestContext.identity?.sourceIp;
-    // API Gateway's X-Forwarded-For already ends with the caller's address.
-    const lastHop = request.headers.get("x-forwarded-for")?.split(",").at(-1)?.trim();
-    const response = await gateway()(request, {
-      clientIp: sourceIp && sourceIp !== lastHop ? sourceIp : undefined,
-      signal: clientGone.signal,
-      requestId: context.awsRequestId,
-    });
+    const answer = await gateway()(requestFromEvent(event, clientGone, context.awsRequestId));
 
     const headers: Record<string, string> = {};
-    for (const [name, value] of response.headers) if (name !== "set-cookie") headers[name] = value;
-    const cookies = response.headers.getSetCookie();
+    let cookies: string[] = [];
+    for (const [name, value] of Object.entries(answer.headers)) {
+      if (value === undefined) continue;
+      if (name === "set-cookie") cookies = Array.isArray(value) ? value : [String(value)];
+      else headers[name] = Array.isArray(value) ? value.join(", ") : String(value);
+    }
     const prelude: awslambda.HttpResponsePrelude = {
-      statusCode: response.status,
+      statusCode: answer.status,
       headers,
       ...(cookies.length > 0 ? { cookies } : {}),
     };
@@ -100,18 +113,19 @@ export function createStreamingHandler(gateway: () => Gateway) {
     // The runtime sends the prelude on the first write: send it now, so headers go out before the body.
     stream.write(new Uint8Array(0));
 
-    if (response.body) {
-      const reader = response.body.getReader();
+    const { body } = answer;
+    if (body instanceof Uint8Array) {
+      if (body.byteLength > 0) stream.write(body);
+    } else if (body) {
       try {
-        for (;;) {
-          const { done, value } = await reader.read();
-          if (done || clientGone.signal.aborted) break;
-          if (!stream.write(value)) await waitForDrain(stream);
+        for await (const chunk of body) {
+          if (clientGone.aborted) break;
+          if (!stream.write(chunk)) await waitForDrain(stream);
         }
       } catch {
         // The client went away or the upstream failed mid-stream: end what was sent.
       } finally {
-        reader.cancel().catch(() => {});
+        body.destroy();
       }
     }
     responseStream.off("close", onStreamFailure);

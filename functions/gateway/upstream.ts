@@ -1,4 +1,4 @@
-import http, { type ClientRequest, type IncomingMessage } from "node:http";
+import http, { type ClientRequest, type IncomingHttpHeaders, type IncomingMessage } from "node:http";
 import https from "node:https";
 import { pipeline, type Readable, type Transform } from "node:stream";
 import zlib from "node:zlib";
@@ -39,7 +39,8 @@ export class AbortSwitch implements Abortable {
 
 export interface UpstreamRequest {
   method: string;
-  headers: Headers;
+  /** Lowercase names. */
+  headers: Record<string, string>;
   /** Sent whole, or streamed chunk by chunk as it is read; an error in the stream fails the request. */
   body: Uint8Array | AsyncIterable<Uint8Array> | null;
   /** Destroys the request, or the response once it has begun. */
@@ -49,7 +50,8 @@ export interface UpstreamRequest {
 export interface UpstreamResponse {
   status: number;
   statusText: string;
-  headers: Headers;
+  /** Lowercase names, as node:http parses them: repeated ones joined, set-cookie a list. */
+  headers: IncomingHttpHeaders;
   /** Null for a status that has none (204, 205, 304) and for HEAD. */
   body: UpstreamBody | null;
 }
@@ -58,8 +60,8 @@ export interface UpstreamResponse {
 export interface UpstreamBody {
   /** Whether the whole body has already arrived, so reading it whole waits for nothing. */
   readonly complete: boolean;
-  /** Chunks as they arrive; cancelling the stream closes the upstream connection. */
-  stream(): ReadableStream<Uint8Array>;
+  /** Chunks as they arrive; destroying the stream closes the upstream connection. */
+  stream(): Readable;
   /** The whole body; rejects if the connection ends before it does. */
   bytes(): Promise<Uint8Array>;
   /** Closes the upstream connection without reading on. */
@@ -73,6 +75,27 @@ const httpsAgent = new https.Agent(agentOptions);
 
 const nullBodyStatuses = new Set([204, 205, 304]);
 
+type Target = { secure: boolean; protocol: string; hostname: string; port: string; path: string };
+const targets = new Map<string, Target>();
+
+/** The URL as request options; an upstream's few URLs are parsed once. */
+function targetOf(url: string): Target {
+  let target = targets.get(url);
+  if (target) return target;
+  const parsed = new URL(url);
+  target = {
+    secure: parsed.protocol === "https:",
+    protocol: parsed.protocol,
+    // A bracketed IPv6 literal goes to the socket without its brackets.
+    hostname: parsed.hostname.replace(/^\[(.*)\]$/, "$1"),
+    port: parsed.port,
+    path: `${parsed.pathname}${parsed.search}`,
+  };
+  if (targets.size >= 1_000) targets.delete(targets.keys().next().value!);
+  targets.set(url, target);
+  return target;
+}
+
 /**
  * One exchange with an upstream over node:http(s) and keep-alive connections: the request body sent
  * as it is read, the answer as soon as its headers arrive. Redirects are not followed. Rejects when
@@ -81,14 +104,15 @@ const nullBodyStatuses = new Set([204, 205, 304]);
  */
 export function requestUpstream(url: string, init: UpstreamRequest): Promise<UpstreamResponse> {
   return new Promise((resolve, reject) => {
-    const target = new URL(url);
-    const secure = target.protocol === "https:";
-    const headers: Record<string, string> = {};
-    for (const [name, value] of init.headers) headers[name] = value;
-    const request = (secure ? https : http).request(target, {
+    const target = targetOf(url);
+    const request = (target.secure ? https : http).request({
+      protocol: target.protocol,
+      hostname: target.hostname,
+      port: target.port,
+      path: target.path,
       method: init.method,
-      headers,
-      agent: secure ? httpsAgent : httpAgent,
+      headers: init.headers,
+      agent: target.secure ? httpsAgent : httpAgent,
     });
     const { signal } = init;
     const abort = () =>
@@ -99,13 +123,12 @@ export function requestUpstream(url: string, init: UpstreamRequest): Promise<Ups
     request.once("response", (response) => {
       try {
         const status = response.statusCode ?? 502;
-        const headers = headersOf(response.rawHeaders);
         const empty = nullBodyStatuses.has(status) || init.method === "HEAD";
         if (empty) discard(response);
         resolve({
           status,
           statusText: response.statusMessage ?? "",
-          headers,
+          headers: response.headers,
           body: empty ? null : bodyOf(response),
         });
       } catch (error) {
@@ -117,12 +140,6 @@ export function requestUpstream(url: string, init: UpstreamRequest): Promise<Ups
     else if (init.body) void send(request, init.body);
     else request.end();
   });
-}
-
-function headersOf(rawHeaders: string[]): Headers {
-  const headers = new Headers();
-  for (let i = 0; i + 1 < rawHeaders.length; i += 2) headers.append(rawHeaders[i]!, rawHeaders[i + 1]!);
-  return headers;
 }
 
 /** Writes the body to the request with backpressure; an error in it destroys the request. */
@@ -179,7 +196,14 @@ function bodyOf(response: IncomingMessage): UpstreamBody {
     get complete() {
       return response.complete;
     },
-    stream: () => streamOf(decoded(response)),
+    stream: () => {
+      const source = decoded(response);
+      // A connection closed mid-answer ends the stream with an error, never as if it were whole.
+      response.once("close", () => {
+        if (!response.complete) source.destroy(cutOff());
+      });
+      return source;
+    },
     bytes: () => bytesOf(decoded(response)),
     cancel: () => response.destroy(),
   };
@@ -194,40 +218,5 @@ function bytesOf(source: Readable): Promise<Uint8Array> {
     source.once("close", () => {
       if (!source.readableEnded) reject(cutOff());
     });
-  });
-}
-
-function streamOf(source: Readable): ReadableStream<Uint8Array> {
-  let settled = false;
-  return new ReadableStream<Uint8Array>({
-    start(controller) {
-      const fail = (error: Error) => {
-        if (settled) return;
-        settled = true;
-        controller.error(error);
-      };
-      source.on("data", (chunk: Buffer) => {
-        if (settled) return;
-        controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
-        if ((controller.desiredSize ?? 0) <= 0) source.pause();
-      });
-      source.once("end", () => {
-        if (settled) return;
-        settled = true;
-        controller.close();
-      });
-      source.on("error", fail);
-      source.once("close", () => {
-        if (!source.readableEnded) fail(cutOff());
-      });
-      source.pause();
-    },
-    pull() {
-      source.resume();
-    },
-    cancel() {
-      settled = true;
-      source.destroy();
-    },
   });
 }

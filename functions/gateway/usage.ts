@@ -32,13 +32,15 @@ export function createUsageRecorder(options: {
   const intervalMs = options.intervalMs ?? 60_000;
   const now = options.now ?? Date.now;
   const timers = options.timers ?? unrefTimers;
-  let pending = new Map<string, UsageEntry>();
+  // lastUsedAt in milliseconds until a flush: a call only adds to counts.
+  type Pending = Omit<UsageEntry, "lastUsedAt"> & { lastUsedAt: number };
+  let pending = new Map<string, Pending>();
   let timer: unknown;
   let scheduled = false;
   let flushing: Promise<void> = Promise.resolve();
   let lastFlushAt = now();
 
-  const merge = (entry: UsageEntry) => {
+  const merge = (entry: Pending) => {
     const key = `${entry.instanceId}\n${entry.spaceId}\n${entry.platformId}`;
     const existing = pending.get(key);
     if (!existing) {
@@ -65,7 +67,9 @@ export function createUsageRecorder(options: {
     pending = new Map();
     lastFlushAt = now();
     try {
-      await options.flush(batch);
+      await options.flush(
+        batch.map((entry) => ({ ...entry, lastUsedAt: new Date(entry.lastUsedAt).toISOString() })),
+      );
     } catch (error) {
       for (const entry of batch) merge(entry);
       schedule();
@@ -88,7 +92,7 @@ export function createUsageRecorder(options: {
         spaceId: grant.spaceId,
         calls: 1,
         errors: outcome.error ? 1 : 0,
-        lastUsedAt: new Date(now()).toISOString(),
+        lastUsedAt: now(),
       });
       schedule();
     },

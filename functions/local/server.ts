@@ -1,7 +1,8 @@
 import { existsSync, mkdirSync } from "node:fs";
+import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
-import { type Http2Bindings, type HttpBindings, type ServerType, serve } from "@hono/node-server";
+import { getRequestListener } from "@hono/node-server";
 import { serveStatic } from "@hono/node-server/serve-static";
 import { Hono } from "hono";
 import { createApi } from "../api/app";
@@ -17,8 +18,8 @@ import { LocalSecretStore } from "../core/secrets/local";
 import { Store } from "../core/store";
 import { Sync } from "../core/sync";
 import { createGateway } from "../gateway/handler";
+import { nodeGateway } from "../gateway/node";
 import { createStoreResolver, usageWriter } from "../gateway/resolver";
-import { AbortSwitch } from "../gateway/upstream";
 import { createUsageRecorder } from "../gateway/usage";
 import { startDynalite } from "./dynalite";
 
@@ -111,20 +112,16 @@ export async function startLocal(options: LocalOptions) {
     app.get("*", (c) => c.html(PLACEHOLDER));
   }
 
-  const server: ServerType = await new Promise((resolve) => {
-    const started = serve(
-      {
-        // The gateway is served straight from the listener, ahead of the API's and the UI's routes.
-        fetch: (request: Request, env: HttpBindings | Http2Bindings) =>
-          isGatewayPath(env.incoming.url)
-            ? gateway(request, nodeGatewayContext(env))
-            : app.fetch(request, env),
-        port: options.port,
-        hostname: options.host ?? "127.0.0.1",
-      },
-      () => resolve(started),
-    );
+  // The gateway is served straight from the listener, ahead of the API's and the UI's routes.
+  const serveGateway = nodeGateway(gateway, {
+    onError: (error) => logger.error("gateway failed", { error: String(error) }),
   });
+  const serveApp = getRequestListener(app.fetch);
+  const server = createServer((req, res) => {
+    if (isGatewayPath(req.url)) serveGateway(req, res);
+    else void serveApp(req, res);
+  });
+  await new Promise<void>((resolve) => server.listen(options.port, options.host ?? "127.0.0.1", resolve));
   const port = (server.address() as AddressInfo).port;
 
   return {
@@ -137,7 +134,7 @@ export async function startLocal(options: LocalOptions) {
     async close() {
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
-        (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
+        server.closeAllConnections();
       });
       clearInterval(refresh);
       usage.stop();
@@ -152,17 +149,3 @@ export async function startLocal(options: LocalOptions) {
 /** `/gateway` and everything under it, whatever the query. */
 const isGatewayPath = (url = "") =>
   url.startsWith("/gateway") && (url.length === 8 || "/?".includes(url[8]!));
-
-/**
- * What a gateway served on @hono/node-server learns from the connection: the client's address, and
- * its going away (the response closing unfinished). Cheaper than the adapter's request.signal, which
- * builds a whole web Request to hold it.
- */
-export function nodeGatewayContext(env: HttpBindings | Http2Bindings) {
-  const clientGone = new AbortSwitch();
-  const { incoming, outgoing } = env;
-  outgoing.once("close", () => {
-    if (!outgoing.writableFinished) clientGone.abort();
-  });
-  return { clientIp: incoming.socket.remoteAddress, signal: clientGone };
-}

@@ -1,7 +1,8 @@
 /**
- * The gateway's cost: tools/call of an echo tool directly, through a minimal node:http proxy, through
- * a bare fetch-handler proxy (the floor of the gateway's platform) and through the gateway of the
- * local product, 1 at a time and 32 at a time; and how late SSE events arrive through each. Client,
+ * The gateway's cost: tools/call of an echo tool directly, through a minimal node:http proxy and
+ * through the gateway of the local product, 1 at a time and 32 at a time; and how late SSE events
+ * arrive through each. For comparison, a fetch handler with no logic (the floor for any gateway
+ * served as one) and the same gateway served as a fetch handler. Client,
  * upstream and server (proxies and local product) are separate processes sharing the machine's
  * cores, as Dify, an MCP server and Spacegate would.
  *
@@ -16,7 +17,6 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Http2Bindings, HttpBindings } from "@hono/node-server";
 import type { Access as AccessTypes } from "../../functions/core/access";
-import type { Abortable } from "../../functions/gateway/upstream";
 
 const CALLS = Number(process.env.CALLS ?? 2000);
 const WARMUP = Number(process.env.WARMUP ?? 200);
@@ -37,8 +37,8 @@ type CpuUsage = { kind: "cpu"; user: number; system: number };
 type ServerReady = {
   kind: "server";
   proxy: { plain: string; sdk: string };
-  fetchProxy: string;
   handlerProxy: string;
+  fetchGateway: string;
   gateway: { plain: string; sdk: string };
   credentials: { plain: string; sdk: string };
   dataDir: string;
@@ -163,64 +163,43 @@ function minimalProxy(upstream: string) {
   });
 }
 
-const hopByHop = new Set(["connection", "keep-alive", "transfer-encoding", "upgrade", "host"]);
-
-/** A fetch handler on @hono/node-server, as the local product serves the gateway, on a loopback port. */
+/** A fetch handler on @hono/node-server, on a loopback port. */
 async function serveHandler(
-  handler: (request: Request, headers: Headers, signal: Abortable) => Promise<Response>,
+  handler: (request: Request, env: HttpBindings | Http2Bindings) => Promise<Response>,
 ) {
   const { serve } = await import("@hono/node-server");
-  const { nodeGatewayContext } = await import("../../functions/local/server");
   return new Promise<string>((resolve) => {
-    const server = serve(
-      {
-        fetch: (request: Request, env: HttpBindings | Http2Bindings) => {
-          const headers = new Headers();
-          for (const [name, value] of request.headers) if (!hopByHop.has(name)) headers.append(name, value);
-          return handler(request, headers, nodeGatewayContext(env).signal);
-        },
-        port: 0,
-        hostname: "127.0.0.1",
-      },
-      (info) => resolve(`http://127.0.0.1:${info.port}`),
+    const server = serve({ fetch: handler, port: 0, hostname: "127.0.0.1" }, (info) =>
+      resolve(`http://127.0.0.1:${info.port}`),
     );
     (server as http.Server).keepAliveTimeout = 120_000;
   });
 }
 
-/**
- * A fetch handler with fetch (undici) to the upstream, its body relayed in a new Response. No checks,
- * no header work, no logging.
- */
-function fetchProxy(upstream: string) {
-  return serveHandler(async (request, headers) => {
-    headers.delete("content-length");
-    const answer = await fetch(upstream, {
-      method: request.method,
-      headers,
-      body: request.body,
-      duplex: "half",
-    } as RequestInit);
-    return new Response(answer.body, { status: answer.status, headers: answer.headers });
-  });
-}
+const hopByHop = new Set(["connection", "keep-alive", "transfer-encoding", "upgrade", "host"]);
 
 /**
  * The floor for any gateway written as a fetch handler on this platform: the gateway's own upstream
- * client (node:http, keep-alive), the body relayed as the gateway relays a small one. No checks, no
- * header work, no logging: what is left is the web-standard serving layer.
+ * client (node:http, keep-alive), the body relayed whole as the gateway relays a small one. No checks,
+ * no header work, no logging: what is left is the web-standard serving layer.
  */
 async function handlerProxy(upstream: string) {
   const { requestUpstream } = await import("../../functions/gateway/upstream");
-  return serveHandler(async (request, headers, signal) => {
+  return serveHandler(async (request) => {
+    const headers: Record<string, string> = {};
+    for (const [name, value] of request.headers) if (!hopByHop.has(name)) headers[name] = value;
     const answer = await requestUpstream(upstream, {
       method: request.method,
       headers,
       body: new Uint8Array(await request.arrayBuffer()),
-      signal,
+      signal: request.signal,
     });
     const body = answer.body ? await answer.body.bytes() : null;
-    return new Response(body, { status: answer.status, headers: answer.headers });
+    const answerHeaders = new Headers();
+    for (const [name, value] of Object.entries(answer.headers)) {
+      if (typeof value === "string" && !hopByHop.has(name)) answerHeaders.set(name, value);
+    }
+    return new Response(body, { status: answer.status, headers: answerHeaders });
   });
 }
 
@@ -233,7 +212,6 @@ async function runServer(upstream: ServerRequest) {
 
   const proxyPlain = await listen(minimalProxy(upstream.plainUrl));
   const proxySdk = await listen(minimalProxy(upstream.sdkUrl));
-  const fetchPlain = await fetchProxy(upstream.plainUrl);
   const handlerPlain = await handlerProxy(upstream.plainUrl);
 
   const dataDir = mkdtempSync(path.join(tmpdir(), "spacegate-bench-"));
@@ -295,12 +273,18 @@ async function runServer(upstream: ServerRequest) {
   if (!plain.discovery?.ok || !sdk.discovery?.ok)
     throw new Error("tools discovery of the bench upstreams failed");
   const credentials = { plain: await grantFor(plain.id), sdk: await grantFor(sdk.id) };
+  // The same gateway as a web-standard fetch handler, for hosts that speak Request and Response.
+  const { fetchGateway } = await import("../../functions/gateway/fetch");
+  const asFetch = fetchGateway(local.gateway);
+  const fetchUrl = await serveHandler((request, env) =>
+    asFetch(request, { clientIp: env.incoming.socket.remoteAddress }),
+  );
 
   const ready: ServerReady = {
     kind: "server",
     proxy: { plain: `${proxyPlain}/mcp`, sdk: `${proxySdk}/mcp` },
-    fetchProxy: `${fetchPlain}/mcp`,
     handlerProxy: `${handlerPlain}/mcp`,
+    fetchGateway: `${fetchUrl}/gateway/${plain.id}/mcp`,
     gateway: { plain: `${local.url}/gateway/${plain.id}/mcp`, sdk: `${local.url}/gateway/${sdk.id}/mcp` },
     credentials,
     dataDir,
@@ -521,11 +505,14 @@ async function main() {
         paths: [
           { name: "direct", target: { url: upstream.plainUrl, headers: plainHeaders } },
           { name: "minimal proxy", target: { url: server.proxy.plain, headers: plainHeaders } },
-          { name: "fetch proxy", target: { url: server.fetchProxy, headers: plainHeaders } },
-          { name: "handler floor", target: { url: server.handlerProxy, headers: plainHeaders } },
           {
             name: "gateway",
             target: { url: server.gateway.plain, headers: withCredential(plainHeaders, plainCredential) },
+          },
+          { name: "handler floor", target: { url: server.handlerProxy, headers: plainHeaders } },
+          {
+            name: "gateway (fetch)",
+            target: { url: server.fetchGateway, headers: withCredential(plainHeaders, plainCredential) },
           },
         ],
       },
@@ -606,7 +593,7 @@ async function main() {
     console.log(`${"path".padEnd(15)}|  p50 ms  p99 ms  max ms`);
     let gatewayP99 = NaN;
     for (const { name, target } of suites[0]!.paths.filter(
-      (path) => path.name !== "fetch proxy" && path.name !== "handler floor",
+      (path) => path.name !== "handler floor" && path.name !== "gateway (fetch)",
     )) {
       const { delaysMs } = await ask<EventsResult>(clientProcess, { kind: "events", target, body: ticker });
       if (delaysMs.length !== EVENTS)

@@ -1,11 +1,13 @@
 import { createHash, randomBytes } from "node:crypto";
-import type { Server } from "node:http";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { gzipSync } from "node:zlib";
 import { serve } from "@hono/node-server";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { afterEach, describe, expect, it } from "vitest";
+import { fetchGateway } from "../../functions/gateway/fetch";
 import {
   createGateway,
   type Gateway,
@@ -14,7 +16,7 @@ import {
   type GatewayResolver,
   type GatewayTimers,
 } from "../../functions/gateway/handler";
-import { nodeGatewayContext } from "../../functions/local/server";
+import { nodeGateway } from "../../functions/gateway/node";
 import { startMcpUpstream } from "../support/mcp-upstream";
 import { type RawExchange, startRawUpstream } from "../support/raw-upstream";
 
@@ -68,31 +70,47 @@ function manualTimers() {
   return timers;
 }
 
+/** Serves the gateway as the local product does: straight from a node:http listener. */
+async function serveNode(gateway: Gateway) {
+  const server = createServer(nodeGateway(gateway));
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  cleanups.push(
+    () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  );
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+/** Serves the gateway as a web-standard fetch handler, on @hono/node-server. */
 async function serveFetch(gateway: Gateway) {
-  let server: Server | undefined;
+  const handler = fetchGateway(gateway);
+  let server: ReturnType<typeof serve> | undefined;
   const port = await new Promise<number>((resolve) => {
     server = serve(
-      {
-        fetch: (request, env) => gateway(request, nodeGatewayContext(env)),
-        port: 0,
-        hostname: "127.0.0.1",
-        overrideGlobalObjects: false,
-      },
+      { fetch: (request: Request) => handler(request), port: 0, hostname: "127.0.0.1" },
       (info) => resolve(info.port),
-    ) as Server;
+    );
   });
   cleanups.push(
     () =>
       new Promise<void>((resolve) => {
         server?.close(() => resolve());
-        server?.closeAllConnections();
+        (server as import("node:http").Server | undefined)?.closeAllConnections();
       }),
   );
   return `http://127.0.0.1:${port}`;
 }
 
 async function startGateway(
-  options: { mode?: "local" | "lambda"; cacheTtlMs?: number; logCompleted?: boolean } = {},
+  options: {
+    mode?: "local" | "lambda";
+    cacheTtlMs?: number;
+    logCompleted?: boolean;
+    host?: "node" | "fetch";
+  } = {},
 ) {
   const resolver = new MemoryResolver();
   const timers = manualTimers();
@@ -121,7 +139,7 @@ async function startGateway(
     },
     log: (entry) => logs.push(entry),
   });
-  const url = await serveFetch(gateway);
+  const url = await (options.host === "fetch" ? serveFetch(gateway) : serveNode(gateway));
 
   const addInstance = (
     id: string,
@@ -476,6 +494,27 @@ describe("MCP clients through the gateway", () => {
       id: null,
     });
     expect(upstream.requests.at(-1)?.headers["mcp-session-id"]).toBe("0b7e-stale-session");
+  });
+});
+
+describe("the gateway as a web-standard fetch handler", () => {
+  it("serves the MCP SDK client over streamable HTTP with the space's headers", async () => {
+    const upstream = await mcpUpstream();
+    const gateway = await startGateway({ host: "fetch" });
+    gateway.addInstance("ins_mcp", { url: upstream.mcpUrl, transport: "streamable-http" });
+    const { credential } = gateway.addGrant("ins_mcp", "spc_a", { headers: { "X-Space": "space-a" } });
+
+    const transport = new StreamableHTTPClientTransport(new URL(gateway.endpoint("ins_mcp", "mcp")), {
+      requestInit: bearer(credential),
+    });
+    const client = await connect(transport);
+    const echoed = await client.callTool({ name: "echo", arguments: { text: "hello through fetch" } });
+
+    expect(echoed.content).toEqual([{ type: "text", text: "hello through fetch" }]);
+    const posts = upstream.requests.filter((request) => request.method === "POST");
+    expect(posts.length).toBeGreaterThan(0);
+    expect(posts.every((request) => request.headers["x-space"] === "space-a")).toBe(true);
+    expect(posts.some((request) => request.headers.authorization !== undefined)).toBe(false);
   });
 });
 
@@ -901,9 +940,9 @@ describe("streaming", () => {
   });
 
   /** A POST through the gateway to an upstream the test answers by hand, which the client can abort. */
-  async function abortableCall() {
+  async function abortableCall(host: "node" | "fetch" = "node") {
     const upstream = await rawUpstream();
-    const gateway = await startGateway();
+    const gateway = await startGateway({ host });
     gateway.addInstance("ins_raw", { url: `${upstream.url}/mcp`, transport: "streamable-http" });
     const { credential } = gateway.addGrant("ins_raw", "spc_a");
     const client = new AbortController();
@@ -927,6 +966,21 @@ describe("streaming", () => {
     await exchange.aborted;
     await gateway.usageRecorded(1);
     expect(gateway.usage).toEqual([{ spaceId: "spc_a", error: false }]);
+    expect(gateway.logs.at(-1)).toMatchObject({ status: 200, outcome: "client_closed" });
+  });
+
+  it("streams events to a fetch host's client and aborts the upstream when it goes away", async () => {
+    const { gateway, client, responding, exchange } = await abortableCall("fetch");
+    exchange.res.writeHead(200, sseHead);
+    exchange.res.write("data: one\n\n");
+    const body = textReader(await responding);
+    await body.until((text) => text.includes("one"));
+    exchange.res.write("data: two\n\n");
+    await body.until((text) => text.includes("two"));
+    client.abort();
+
+    await exchange.aborted;
+    await gateway.usageRecorded(1);
     expect(gateway.logs.at(-1)).toMatchObject({ status: 200, outcome: "client_closed" });
   });
 
