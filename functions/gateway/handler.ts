@@ -47,6 +47,8 @@ export interface UsageSink {
 export interface GatewayTimers {
   setTimeout(callback: () => void, ms: number): unknown;
   clearTimeout(handle: unknown): void;
+  /** Starts a timeout's countdown over, whether or not it has fired. */
+  refresh(handle: unknown): void;
 }
 
 export interface GatewayOptions {
@@ -348,7 +350,6 @@ function relayBody(
   let ended = false;
   let tail: Uint8Array = new Uint8Array(0);
   let keepaliveTimer: unknown;
-  let idleTimer: unknown;
 
   const end = (outcome: Outcome) => {
     if (ended) return false;
@@ -374,27 +375,21 @@ function relayBody(
     if (!out.push(chunk)) source.pause();
     if (!options.eventStream) return;
     tail = lastBytes(tail, chunk, 4);
-    armKeepalive();
+    timers.refresh(keepaliveTimer);
   };
-  const armKeepalive = () => {
-    timers.clearTimeout(keepaliveTimer);
-    if (ended || !options.eventStream) return;
+  if (options.eventStream) {
     keepaliveTimer = timers.setTimeout(() => {
       if (ended) return;
       if (atEventBoundary(tail)) send(keepaliveComment);
-      else armKeepalive();
+      else timers.refresh(keepaliveTimer);
     }, options.keepaliveMs);
-  };
-  const armIdle = () => {
-    timers.clearTimeout(idleTimer);
-    if (ended) return;
-    idleTimer = timers.setTimeout(() => {
-      if (!end("idle_timeout")) return;
-      out.push(null);
-      source.destroy();
-      options.abortUpstream();
-    }, options.idleMs);
-  };
+  }
+  const idleTimer = timers.setTimeout(() => {
+    if (!end("idle_timeout")) return;
+    out.push(null);
+    source.destroy();
+    options.abortUpstream();
+  }, options.idleMs);
   const fail = (error: Error) => {
     if (!end(options.clientGone() ? "client_closed" : "upstream_error")) return;
     options.abortUpstream();
@@ -403,7 +398,7 @@ function relayBody(
 
   source.on("data", (chunk: Uint8Array) => {
     if (ended) return;
-    armIdle();
+    timers.refresh(idleTimer);
     let chunks: Uint8Array[];
     try {
       chunks = options.rewriter ? options.rewriter.push(chunk) : [chunk];
@@ -421,14 +416,13 @@ function relayBody(
   source.once("close", () => {
     if (!source.readableEnded) fail(new Error("the upstream closed the connection mid-response"));
   });
-  armKeepalive();
-  armIdle();
   return out;
 }
 
 const defaultTimers: GatewayTimers = {
   setTimeout: (callback, ms) => setTimeout(callback, ms),
   clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout> | undefined),
+  refresh: (handle) => (handle as ReturnType<typeof setTimeout> | undefined)?.refresh(),
 };
 
 /**
@@ -495,33 +489,29 @@ export function createGateway(options: GatewayOptions): Gateway {
     } catch (cause) {
       return { ...unavailable(), cause, grant };
     }
-    const refuse = (status: number, code: string, message: string, headers?: Record<string, string>) => ({
-      ...refusal(status, code, message, headers),
-      grant,
-    });
-    if (!instance) return refuse(404, "instance_not_found", `MCP server ${instanceId} does not exist.`);
+    if (!instance)
+      return { ...refusal(404, "instance_not_found", `MCP server ${instanceId} does not exist.`), grant };
     if (!grant.enabled)
-      return refuse(403, "access_disabled", "Access to this MCP server is disabled for this space.");
-    if (!instance.enabled) return refuse(403, "instance_disabled", "This MCP server is disabled.");
+      return {
+        ...refusal(403, "access_disabled", "Access to this MCP server is disabled for this space."),
+        grant,
+      };
+    if (!instance.enabled)
+      return { ...refusal(403, "instance_disabled", "This MCP server is disabled."), grant };
     const sse = instance.upstream.transport === "sse";
     if (sse !== (leaf !== "mcp")) {
-      return refuse(
-        404,
-        "transport_mismatch",
-        sse
-          ? `This MCP server speaks SSE: use /gateway/${instanceId}/sse.`
-          : `This MCP server speaks streamable HTTP: use /gateway/${instanceId}/mcp.`,
-      );
+      const message = sse
+        ? `This MCP server speaks SSE: use /gateway/${instanceId}/sse.`
+        : `This MCP server speaks streamable HTTP: use /gateway/${instanceId}/mcp.`;
+      return { ...refusal(404, "transport_mismatch", message), grant };
     }
     if (leaf === "mcp" && request.method === "GET" && options.mode === "lambda" && !instance.streamGet) {
-      return refuse(
-        405,
-        "method_not_allowed",
-        "This gateway does not hold a standalone server stream open.",
-        {
+      return {
+        ...refusal(405, "method_not_allowed", "This gateway does not hold a standalone server stream open.", {
           allow: "POST, DELETE",
-        },
-      );
+        }),
+        grant,
+      };
     }
     return { grant, instance, credential: { token: credential.token, via: credential.via } };
   }
@@ -556,81 +546,92 @@ export function createGateway(options: GatewayOptions): Gateway {
     return { key, clientEndpoint };
   }
 
+  /** One line for a call, built only when it will be written. */
+  function logCall(call: Call, status: number, extra: Record<string, unknown>) {
+    // A completed call below 400 is routine: a line per call only when asked for.
+    const completed = status < 400 && extra.outcome === "completed";
+    if (completed && !options.logCompleted) return;
+    log({
+      level: status >= 500 ? "error" : status >= 400 ? "warn" : completed ? "debug" : "info",
+      msg: "gateway request",
+      ...call.fields,
+      status,
+      durationMs: now() - call.started,
+      ...extra,
+    });
+  }
+
+  function refuse(call: Call, { error, headers, cause }: Refusal): GatewayAnswer {
+    logCall(call, error.status, { code: error.code, ...(cause ? { cause: describe(cause) } : {}) });
+    if (call.grant) options.usage?.record(call.grant, { error: error.status >= 500 });
+    return jsonRpcError(error, call.requestId, headers);
+  }
+
+  /** A body to send upstream: a small one of known length whole, any other as it arrives. */
+  function upstreamBody(request: GatewayRequest, declaredLength: number | null, onTooLarge: () => void) {
+    const { body } = request;
+    if (request.method !== "POST" || body === null) return null;
+    if (declaredLength !== null && declaredLength <= wholeBodyBytes) return readWhole(body);
+    if (body instanceof Uint8Array) {
+      if (body.byteLength <= maxBodyBytes) return body;
+      onTooLarge();
+      return Promise.reject(new Error("request body too large"));
+    }
+    return limitBody(body, maxBodyBytes, onTooLarge);
+  }
+
   return async function gateway(request) {
-    const started = now();
     const requestId = request.requestId ?? randomUUID();
     const queryAt = request.target.indexOf("?");
     const path = queryAt < 0 ? request.target : request.target.slice(0, queryAt);
     const query = queryAt < 0 ? "" : request.target.slice(queryAt + 1);
     const match = routePattern.exec(path);
-    const fields: Record<string, unknown> = {
+    const call: Call = {
+      started: now(),
       requestId,
-      method: request.method,
-      instanceId: match?.[1],
-      route: match?.[2],
-    };
-    let grant: GatewayGrant | undefined;
-
-    const logLine = (status: number, extra: Record<string, unknown>) => {
-      // A completed call below 400 is routine: a line per call only when asked for.
-      const completed = status < 400 && extra.outcome === "completed";
-      if (completed && !options.logCompleted) return;
-      log({
-        level: status >= 500 ? "error" : status >= 400 ? "warn" : completed ? "debug" : "info",
-        msg: "gateway request",
-        ...fields,
-        status,
-        durationMs: now() - started,
-        ...extra,
-      });
-    };
-    const refuse = ({ error, headers, cause }: Refusal) => {
-      logLine(error.status, { code: error.code, ...(cause ? { cause: describe(cause) } : {}) });
-      if (grant) options.usage?.record(grant, { error: error.status >= 500 });
-      return jsonRpcError(error, requestId, headers);
+      fields: { requestId, method: request.method, instanceId: match?.[1], route: match?.[2] },
     };
 
-    if (!match) return refuse(refusal(404, "route_not_found", "No MCP endpoint at this path."));
+    if (!match) return refuse(call, refusal(404, "route_not_found", "No MCP endpoint at this path."));
     const instanceId = match[1]!;
     const leaf = match[2] as Leaf;
     if (!allowedMethods[leaf].includes(request.method)) {
       return refuse(
+        call,
         refusal(405, "method_not_allowed", `${request.method} is not allowed on this MCP endpoint.`, {
           allow: allowedMethods[leaf].join(", "),
         }),
       );
     }
     const declaredLength = contentLengthOf(request.headers);
-    if (declaredLength !== null && declaredLength > maxBodyBytes) return refuse(tooLarge(maxBodyBytes));
+    if (declaredLength !== null && declaredLength > maxBodyBytes) return refuse(call, tooLarge(maxBodyBytes));
 
     const authorization = await authorize(request, query, instanceId, leaf);
     if (authorization.grant) {
-      grant = authorization.grant;
-      fields.spaceId = grant.spaceId;
-      fields.platformId = grant.platformId;
+      call.grant = authorization.grant;
+      call.fields.spaceId = authorization.grant.spaceId;
+      call.fields.platformId = authorization.grant.platformId;
     } else if ("spaceId" in authorization) {
-      fields.spaceId = authorization.spaceId;
+      call.fields.spaceId = authorization.spaceId;
     }
-    if ("error" in authorization) return refuse(authorization);
-    const { instance, credential } = authorization;
+    if ("error" in authorization) return refuse(call, authorization);
+    const { grant, instance, credential } = authorization;
 
     const { headers, rejected } = upstreamRequestHeaders(request.headers, {
-      passThrough: [instance.headers, authorization.grant.headers],
+      passThrough: [instance.headers, grant.headers],
       clientIp: request.clientIp,
       proto: request.protocol,
       requestId,
       contentLength: request.method === "POST" && declaredLength !== null ? String(declaredLength) : null,
     });
     if (rejected.length > 0) {
-      log({ level: "warn", msg: "pass-through headers skipped", ...fields, headerNames: rejected });
+      log({ level: "warn", msg: "pass-through headers skipped", ...call.fields, headerNames: rejected });
     }
 
+    // Stops the upstream request when the client goes away, the timeout passes or the body is too large.
     const upstreamAbort = new AbortSwitch();
     const clientSignal = request.signal;
-    const abortUpstream = () => upstreamAbort.abort();
-    if (clientSignal.aborted) upstreamAbort.abort();
-    else clientSignal.addEventListener("abort", abortUpstream, { once: true });
-    const release = () => clientSignal.removeEventListener("abort", abortUpstream);
+    const unfollow = upstreamAbort.follow(clientSignal);
     let failure: "timeout" | "too_large" | null = null;
     const connectTimer = timers.setTimeout(
       () => {
@@ -639,19 +640,6 @@ export function createGateway(options: GatewayOptions): Gateway {
       },
       secondsToMs(instance.timeouts.timeout, 30),
     );
-    const readBody = async () => {
-      const { body } = request;
-      if (request.method !== "POST" || body === null) return null;
-      // A small body of known length goes to the upstream in one write; any other streams as it arrives.
-      if (declaredLength !== null && declaredLength <= wholeBodyBytes) return readWhole(body);
-      if (body instanceof Uint8Array) {
-        if (body.byteLength > maxBodyBytes) failure = "too_large";
-        return failure ? Promise.reject(new Error("request body too large")) : body;
-      }
-      return limitBody(body, maxBodyBytes, () => {
-        failure = "too_large";
-      });
-    };
 
     let upstream: UpstreamResponse;
     let eventStream = false;
@@ -660,8 +648,11 @@ export function createGateway(options: GatewayOptions): Gateway {
       upstream = await requestUpstream(upstreamTarget(leaf, instance, query), {
         method: request.method,
         headers,
-        body: await readBody(),
+        body: await upstreamBody(request, declaredLength, () => {
+          failure = "too_large";
+        }),
         signal: upstreamAbort,
+        wholeUpTo: wholeBodyBytes,
       });
       eventStream = isEventStream(upstream.headers);
       // An answer that has all arrived, or a small one of known length, goes to the client in one write.
@@ -674,17 +665,17 @@ export function createGateway(options: GatewayOptions): Gateway {
       }
     } catch (cause) {
       timers.clearTimeout(connectTimer);
-      release();
+      unfollow();
       const reason = failure as "timeout" | "too_large" | null;
-      if (reason === "too_large") return refuse(tooLarge(maxBodyBytes));
+      if (reason === "too_large") return refuse(call, tooLarge(maxBodyBytes));
       if (reason === "timeout") {
-        return refuse({
+        return refuse(call, {
           ...refusal(504, "upstream_timeout", "The MCP server did not answer in time."),
           cause,
         });
       }
-      if (clientSignal.aborted) return refuse(refusal(499, "client_closed", "The client went away."));
-      return refuse({
+      if (clientSignal.aborted) return refuse(call, refusal(499, "client_closed", "The client went away."));
+      return refuse(call, {
         ...refusal(502, "upstream_unreachable", "The MCP server could not be reached."),
         cause,
       });
@@ -693,8 +684,9 @@ export function createGateway(options: GatewayOptions): Gateway {
 
     if (upstream.status >= 300 && upstream.status < 400) {
       upstream.body?.cancel();
-      release();
+      unfollow();
       return refuse(
+        call,
         refusal(
           502,
           "upstream_redirect",
@@ -707,21 +699,17 @@ export function createGateway(options: GatewayOptions): Gateway {
     const responseHeaders = clientResponseHeaders(upstream.headers, { streaming: eventStream });
     responseHeaders["x-request-id"] = requestId;
     if (eventStream) responseHeaders["x-accel-buffering"] = "no";
-    let sessionToForget: string | null = null;
-    const finish = (outcome: Outcome) => {
-      release();
-      if (sessionToForget !== null) sessions.delete(sessionToForget);
-      logLine(status, { outcome });
-      options.usage?.record(authorization.grant, { error: status >= 500 || outcome === "upstream_error" });
-    };
 
     if (whole !== null || upstream.body === null) {
-      finish("completed");
-      if (whole !== null && !("content-length" in responseHeaders) && status !== 204 && status !== 304) {
+      unfollow();
+      logCall(call, status, { outcome: "completed" });
+      options.usage?.record(grant, { error: status >= 500 });
+      if (whole !== null && !("content-length" in responseHeaders)) {
         responseHeaders["content-length"] = String(whole.byteLength);
       }
       return { status, statusText: upstream.statusText, headers: responseHeaders, body: whole };
     }
+    let sessionToForget: string | null = null;
     const rewriter =
       leaf === "sse" && eventStream && status >= 200 && status < 300
         ? endpointRewriter((data) => {
@@ -737,12 +725,26 @@ export function createGateway(options: GatewayOptions): Gateway {
       idleMs: secondsToMs(instance.timeouts.sseReadTimeout, 300),
       timers,
       clientGone: () => clientSignal.aborted,
-      abortUpstream,
-      onEnd: finish,
+      abortUpstream: () => upstreamAbort.abort(),
+      onEnd: (outcome) => {
+        unfollow();
+        if (sessionToForget !== null) sessions.delete(sessionToForget);
+        logCall(call, status, { outcome });
+        options.usage?.record(grant, { error: status >= 500 || outcome === "upstream_error" });
+      },
     });
     return { status, statusText: upstream.statusText, headers: responseHeaders, body: relayed };
   };
 }
+
+/** What a call's log line and usage need to know, gathered as it goes. */
+type Call = {
+  started: number;
+  requestId: string;
+  fields: Record<string, unknown>;
+  /** The grant whose usage the call counts as, once known. */
+  grant?: GatewayGrant;
+};
 
 type Refusal = {
   error: AppError;

@@ -1,6 +1,6 @@
 import http, { type ClientRequest, type IncomingHttpHeaders, type IncomingMessage } from "node:http";
 import https from "node:https";
-import { pipeline, type Readable, type Transform } from "node:stream";
+import { pipeline, Readable, type Transform } from "node:stream";
 import zlib from "node:zlib";
 
 /** What tells a request to stop: an AbortSignal, or an AbortSwitch, which costs far less per call. */
@@ -35,7 +35,20 @@ export class AbortSwitch implements Abortable {
     const at = this.listeners.indexOf(listener);
     if (at >= 0) this.listeners.splice(at, 1);
   }
+
+  /** Aborts when `signal` does, until the returned function is called. */
+  follow(signal: Abortable): () => void {
+    if (signal.aborted) {
+      this.abort(signal.reason);
+      return noop;
+    }
+    const listener = this.abort.bind(this, undefined);
+    signal.addEventListener("abort", listener, { once: true });
+    return () => signal.removeEventListener("abort", listener);
+  }
 }
+
+function noop() {}
 
 export interface UpstreamRequest {
   method: string;
@@ -45,6 +58,11 @@ export interface UpstreamRequest {
   body: Uint8Array | AsyncIterable<Uint8Array> | null;
   /** Destroys the request, or the response once it has begun. */
   signal: Abortable;
+  /**
+   * An answer of declared length up to this many bytes, neither an event stream nor compressed, is
+   * read whole as it arrives, and the promise resolves once it has: the cheapest way to relay one.
+   */
+  wholeUpTo?: number;
 }
 
 export interface UpstreamResponse {
@@ -125,6 +143,10 @@ export function requestUpstream(url: string, init: UpstreamRequest): Promise<Ups
         const status = response.statusCode ?? 502;
         const empty = nullBodyStatuses.has(status) || init.method === "HEAD";
         if (empty) discard(response);
+        else if (readsWhole(response, init.wholeUpTo ?? -1)) {
+          readWhole(response, status, resolve, reject);
+          return;
+        }
         resolve({
           status,
           statusText: response.statusMessage ?? "",
@@ -165,6 +187,47 @@ const drained = (request: ClientRequest) =>
     request.once("drain", done);
     request.once("close", done);
   });
+
+function readsWhole(response: IncomingMessage, upTo: number) {
+  const { headers } = response;
+  const length = headers["content-length"];
+  return (
+    length !== undefined &&
+    /^\d+$/.test(length) &&
+    Number(length) <= upTo &&
+    headers["content-encoding"] === undefined &&
+    !/^\s*text\/event-stream/i.test(headers["content-type"] ?? "")
+  );
+}
+
+/** Collects the answer as it arrives, then resolves with it whole. */
+function readWhole(
+  response: IncomingMessage,
+  status: number,
+  resolve: (response: UpstreamResponse) => void,
+  reject: (error: Error) => void,
+) {
+  const chunks: Buffer[] = [];
+  response.on("data", (chunk: Buffer) => chunks.push(chunk));
+  response.once("end", () => {
+    const bytes = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+    resolve({
+      status,
+      statusText: response.statusMessage ?? "",
+      headers: response.headers,
+      body: {
+        complete: true,
+        stream: () => Readable.from([bytes]),
+        bytes: () => Promise.resolve(bytes),
+        cancel: () => {},
+      },
+    });
+  });
+  response.once("error", reject);
+  response.once("close", () => {
+    if (!response.complete) reject(cutOff());
+  });
+}
 
 function discard(response: IncomingMessage) {
   response.on("error", () => {});

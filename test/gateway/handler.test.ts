@@ -43,26 +43,33 @@ class MemoryResolver implements GatewayResolver {
 function manualTimers() {
   let at = 0;
   let sequence = 0;
-  const pending = new Map<number, { due: number; callback: () => void }>();
+  const timeouts = new Map<number, { ms: number; callback: () => void }>();
+  const pending = new Map<number, number>();
   const timers: GatewayTimers & { advance(ms: number): void } = {
     setTimeout(callback, ms) {
       sequence += 1;
-      pending.set(sequence, { due: at + ms, callback });
+      timeouts.set(sequence, { ms, callback });
+      pending.set(sequence, at + ms);
       return sequence;
     },
     clearTimeout(handle) {
       pending.delete(handle as number);
+      timeouts.delete(handle as number);
+    },
+    refresh(handle) {
+      const timeout = timeouts.get(handle as number);
+      if (timeout) pending.set(handle as number, at + timeout.ms);
     },
     advance(ms) {
       const target = at + ms;
       for (;;) {
         const next = [...pending.entries()]
-          .filter(([, timer]) => timer.due <= target)
-          .sort(([, a], [, b]) => a.due - b.due)[0];
+          .filter(([, due]) => due <= target)
+          .sort(([, a], [, b]) => a - b)[0];
         if (!next) break;
         pending.delete(next[0]);
-        at = next[1].due;
-        next[1].callback();
+        at = next[1];
+        timeouts.get(next[0])?.callback();
       }
       at = target;
     },
