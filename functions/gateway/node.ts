@@ -1,6 +1,5 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { pipeline } from "node:stream";
 import type { TLSSocket } from "node:tls";
 import { AppError } from "../core/errors";
 import { type Gateway, type GatewayAnswer, jsonRpcError } from "./handler";
@@ -51,5 +50,8 @@ function writeAnswer(res: ServerResponse, answer: GatewayAnswer) {
   }
   // The status and headers go now: a client waits on them before the first event.
   res.flushHeaders();
-  pipeline(body, res, () => {});
+  // An upstream failing mid-answer cuts the client's answer short, so it is not taken as whole. A
+  // client going away aborts the call through its signal, which ends the body.
+  body.once("error", () => res.destroy());
+  body.pipe(res);
 }

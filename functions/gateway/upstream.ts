@@ -133,8 +133,7 @@ export function requestUpstream(url: string, init: UpstreamRequest): Promise<Ups
       agent: target.secure ? httpsAgent : httpAgent,
     });
     const { signal } = init;
-    const abort = () =>
-      request.destroy(signal.reason instanceof Error ? signal.reason : new Error("aborted"));
+    const abort = destroyOnAbort.bind(request, signal);
     signal.addEventListener("abort", abort, { once: true });
     request.once("close", () => signal.removeEventListener("abort", abort));
     request.on("error", reject);
@@ -187,6 +186,10 @@ const drained = (request: ClientRequest) =>
     request.once("drain", done);
     request.once("close", done);
   });
+
+function destroyOnAbort(this: ClientRequest, signal: Abortable) {
+  this.destroy(signal.reason instanceof Error ? signal.reason : new Error("aborted"));
+}
 
 function readsWhole(response: IncomingMessage, upTo: number) {
   const { headers } = response;
