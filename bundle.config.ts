@@ -46,7 +46,32 @@ export async function buildLambdas(outdir: string): Promise<Record<LambdaName, s
   return outputs;
 }
 
+/**
+ * How the local product and the benchmarks that run it are bundled: our code in one module, its
+ * packages loaded from node_modules. It runs compiled, as the Lambda entries do.
+ */
+export const nodeBuildOptions = {
+  bundle: true,
+  platform: "node",
+  target: "node20",
+  format: "esm",
+  packages: "external",
+  sourcemap: true,
+  logLevel: "warning",
+} satisfies BuildOptions;
+
+/** Bundles one Node entry (the local product, a benchmark) to `outfile`. */
+export async function buildNode(entry: string, outfile: string): Promise<string> {
+  const { build } = await import("esbuild");
+  await build({ ...nodeBuildOptions, entryPoints: [entry], outfile });
+  return outfile;
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const outputs = await buildLambdas(process.argv[2] ?? "dist/lambda");
-  for (const file of Object.values(outputs)) console.log(file);
+  if (process.argv[2] === "--local") {
+    console.log(await buildNode("functions/local/main.ts", process.argv[3] ?? "dist/local/main.mjs"));
+  } else {
+    const outputs = await buildLambdas(process.argv[2] ?? "dist/lambda");
+    for (const file of Object.values(outputs)) console.log(file);
+  }
 }

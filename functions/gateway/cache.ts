@@ -4,20 +4,33 @@
  */
 export function createTtlCache<V>(options: { ttlMs: number; now: () => number; maxEntries?: number }) {
   const maxEntries = options.maxEntries ?? 10_000;
-  const entries = new Map<string, { value: Promise<V>; expiresAt: number }>();
+  const entries = new Map<string, { value: Promise<V>; expiresAt: number; settled?: { value: V } }>();
 
   return {
+    /** The value of a fresh entry whose load has finished, without waiting a turn; else undefined. */
+    peek(key: string): { value: V } | undefined {
+      const hit = entries.get(key);
+      return hit && hit.expiresAt > options.now() ? hit.settled : undefined;
+    },
     get(key: string, load: () => Promise<V>): Promise<V> {
       const at = options.now();
       const hit = entries.get(key);
       if (hit && hit.expiresAt > at) return hit.value;
       if (hit) entries.delete(key);
       const value = load();
-      const entry = { value, expiresAt: at + options.ttlMs };
+      const entry: { value: Promise<V>; expiresAt: number; settled?: { value: V } } = {
+        value,
+        expiresAt: at + options.ttlMs,
+      };
       entries.set(key, entry);
-      value.catch(() => {
-        if (entries.get(key) === entry) entries.delete(key);
-      });
+      value.then(
+        (settled) => {
+          entry.settled = { value: settled };
+        },
+        () => {
+          if (entries.get(key) === entry) entries.delete(key);
+        },
+      );
       while (entries.size > maxEntries) {
         const oldest = entries.keys().next().value;
         if (oldest === undefined) break;

@@ -444,13 +444,16 @@ export function createGateway(options: GatewayOptions): Gateway {
   const sessions = createBoundedMap<string>(10_000);
   const announced = createBoundedMap<string>(1_000);
 
-  /** The grant and instance a request may use, or why not. Nothing here touches the upstream. */
-  async function authorize(
+  /**
+   * The grant and instance a request may use, or why not. Nothing here touches the upstream, and the
+   * instance is looked up only for a valid credential. Answers at once when both are cached.
+   */
+  function authorize(
     request: GatewayRequest,
     query: string,
     instanceId: string,
     leaf: Leaf,
-  ): Promise<Authorization> {
+  ): Authorization | Promise<Authorization> {
     const credential = presentedCredential(request.headers, query);
     if (!credential.token) {
       return credential.given
@@ -459,13 +462,38 @@ export function createGateway(options: GatewayOptions): Gateway {
             "www-authenticate": realm,
           });
     }
+    const presented = { token: credential.token, via: credential.via };
     const tokenHash = sha256Hex(credential.token);
-    let grant: GatewayGrant | null;
-    try {
-      grant = await grants.get(tokenHash, () => options.resolver.grantByTokenHash(tokenHash));
-    } catch (cause) {
-      return { ...unavailable(), cause };
+    const cachedGrant = grants.peek(tokenHash);
+    const cachedInstance = instances.peek(instanceId);
+    if (cachedGrant && cachedInstance) {
+      const grant = cachedGrant.value;
+      return (
+        grantRefusal(grant, tokenHash, instanceId) ??
+        access(request, leaf, instanceId, grant!, cachedInstance.value, presented)
+      );
     }
+    return (async () => {
+      let grant: GatewayGrant | null;
+      try {
+        grant = await grants.get(tokenHash, () => options.resolver.grantByTokenHash(tokenHash));
+      } catch (cause) {
+        return { ...unavailable(), cause };
+      }
+      const refused = grantRefusal(grant, tokenHash, instanceId);
+      if (refused) return refused;
+      let instance: GatewayInstance | null;
+      try {
+        instance = await instances.get(instanceId, () => options.resolver.instance(instanceId));
+      } catch (cause) {
+        return { ...unavailable(), cause, grant: grant! };
+      }
+      return access(request, leaf, instanceId, grant!, instance, presented);
+    })();
+  }
+
+  /** Why this grant may not be used for this instance at all, or null. */
+  function grantRefusal(grant: GatewayGrant | null, tokenHash: string, instanceId: string): Refusal | null {
     if (!grant || !sameHash(grant.tokenHash, tokenHash)) {
       return refusal(
         401,
@@ -483,12 +511,18 @@ export function createGateway(options: GatewayOptions): Gateway {
         spaceId: grant.spaceId,
       };
     }
-    let instance: GatewayInstance | null;
-    try {
-      instance = await instances.get(instanceId, () => options.resolver.instance(instanceId));
-    } catch (cause) {
-      return { ...unavailable(), cause, grant };
-    }
+    return null;
+  }
+
+  /** The valid grant's access to its instance through this route, or why not. */
+  function access(
+    request: GatewayRequest,
+    leaf: Leaf,
+    instanceId: string,
+    grant: GatewayGrant,
+    instance: GatewayInstance | null,
+    credential: { token: string; via: "header" | "query" },
+  ): Authorization {
     if (!instance)
       return { ...refusal(404, "instance_not_found", `MCP server ${instanceId} does not exist.`), grant };
     if (!grant.enabled)
@@ -513,7 +547,7 @@ export function createGateway(options: GatewayOptions): Gateway {
         grant,
       };
     }
-    return { grant, instance, credential: { token: credential.token, via: credential.via } };
+    return { grant, instance, credential };
   }
 
   function upstreamTarget(leaf: Leaf, instance: GatewayInstance, clientQuery: string): string {
@@ -606,7 +640,8 @@ export function createGateway(options: GatewayOptions): Gateway {
     const declaredLength = contentLengthOf(request.headers);
     if (declaredLength !== null && declaredLength > maxBodyBytes) return refuse(call, tooLarge(maxBodyBytes));
 
-    const authorization = await authorize(request, query, instanceId, leaf);
+    const authorizing = authorize(request, query, instanceId, leaf);
+    const authorization = authorizing instanceof Promise ? await authorizing : authorizing;
     if (authorization.grant) {
       call.grant = authorization.grant;
       call.fields.spaceId = authorization.grant.spaceId;

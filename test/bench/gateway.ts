@@ -6,7 +6,7 @@
  * upstream and server (proxies and local product) are separate processes sharing the machine's
  * cores, as Dify, an MCP server and Spacegate would.
  *
- *   npm run bench:gateway            CALLS=2000 WARMUP=200 CONCURRENCY=32 EVENTS=200 to change the sizes
+ *   npm run bench:gateway            CALLS=2000 WARMUP=200 CONCURRENCY=32 EVENTS=200 ROUNDS=3 to change the sizes
  */
 import { type ChildProcess, fork } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -19,6 +19,7 @@ import type { Http2Bindings, HttpBindings } from "@hono/node-server";
 import type { Access as AccessTypes } from "../../functions/core/access";
 
 const CALLS = Number(process.env.CALLS ?? 2000);
+const ROUNDS = Number(process.env.ROUNDS ?? 3);
 const WARMUP = Number(process.env.WARMUP ?? 200);
 const CONCURRENCY = Number(process.env.CONCURRENCY ?? 32);
 const EVENTS = Number(process.env.EVENTS ?? 200);
@@ -396,8 +397,10 @@ function runClient() {
 
 const roles = new Map<ChildProcess, string>();
 
-function spawn(name: string): ChildProcess {
-  const child = fork(fileURLToPath(import.meta.url), {
+/** Starts a role from the bench's bundle: compiled, as `npm start` and Lambda run the product. */
+function spawn(bundle: string, name: string): ChildProcess {
+  const child = fork(bundle, {
+    execArgv: ["--enable-source-maps"],
     env: { ...process.env, SPACEGATE_BENCH_ROLE: name },
     // The local product's log (a line per failed gateway request, completed ones at debug): shown nowhere.
     stdio: ["ignore", name === "server" ? "ignore" : "inherit", "inherit", "ipc"],
@@ -470,9 +473,12 @@ async function sdkSession(url: string) {
 
 async function main() {
   const started = performance.now();
-  const upstreamProcess = spawn("upstream");
-  const serverProcess = spawn("server");
-  const clientProcess = spawn("client");
+  // Inside the project, so that the bundle finds its packages in node_modules.
+  const { buildNode } = await import("../../bundle.config");
+  const bundle = await buildNode(fileURLToPath(import.meta.url), path.resolve("dist/bench/gateway.mjs"));
+  const upstreamProcess = spawn(bundle, "upstream");
+  const serverProcess = spawn(bundle, "server");
+  const clientProcess = spawn(bundle, "client");
   let dataDir: string | undefined;
   try {
     const upstream = await ask<UpstreamReady>(upstreamProcess);
@@ -547,34 +553,56 @@ async function main() {
       console.log(`${"path".padEnd(15)}| ${"1 at a time".padEnd(34)}| ${CONCURRENCY} at a time`);
       const columns = "p50 ms  p99 ms  calls/s  CPU µs";
       console.log(`${"".padEnd(15)}| ${columns} | ${columns}`);
-      const rows: Record<string, { one: Figures; many: Figures }> = {};
-      for (const { name, target } of suite.paths) {
-        const run = async (concurrency: number): Promise<Figures> => {
-          const cpuBefore = await serverCpu();
-          const result = await ask<CallsResult>(clientProcess, {
-            kind: "calls",
-            target,
-            body: echo,
-            count: CALLS,
-            concurrency,
-          } satisfies CallsRequest);
-          const cpuPerCall = name === "direct" ? NaN : ((await serverCpu()) - cpuBefore) / (WARMUP + CALLS);
-          return { ...figures(result), cpuPerCall };
-        };
-        const one = await run(1);
-        const many = await run(CONCURRENCY);
-        rows[name] = { one, many };
-        const cells = (f: Figures) => `${ms(f.p50)} ${ms(f.p99)} ${rate(f.perSecond)} ${cpu(f.cpuPerCall)}`;
+      // The paths take turns, round after round: a shared machine drifts, and each round compares
+      // the gateway with the proxy under the same conditions. Each figure is the median of the rounds.
+      const rounds: Array<Record<string, { one: Figures; many: Figures }>> = [];
+      for (let round = 0; round < ROUNDS; round++) {
+        const rows: Record<string, { one: Figures; many: Figures }> = {};
+        for (const { name, target } of suite.paths) {
+          const run = async (concurrency: number): Promise<Figures> => {
+            const cpuBefore = await serverCpu();
+            const result = await ask<CallsResult>(clientProcess, {
+              kind: "calls",
+              target,
+              body: echo,
+              count: CALLS,
+              concurrency,
+            } satisfies CallsRequest);
+            const cpuPerCall = name === "direct" ? NaN : ((await serverCpu()) - cpuBefore) / (WARMUP + CALLS);
+            return { ...figures(result), cpuPerCall };
+          };
+          rows[name] = { one: await run(1), many: await run(CONCURRENCY) };
+        }
+        rounds.push(rows);
+      }
+      const medianOf = (values: number[]) =>
+        percentile(
+          [...values].sort((a, b) => a - b),
+          0.5,
+        );
+      const medianFigures = (pick: (round: Record<string, { one: Figures; many: Figures }>) => Figures) => ({
+        p50: medianOf(rounds.map((round) => pick(round).p50)),
+        p99: medianOf(rounds.map((round) => pick(round).p99)),
+        perSecond: medianOf(rounds.map((round) => pick(round).perSecond)),
+        cpuPerCall: medianOf(rounds.map((round) => pick(round).cpuPerCall)),
+      });
+      const cells = (f: Figures) => `${ms(f.p50)} ${ms(f.p99)} ${rate(f.perSecond)} ${cpu(f.cpuPerCall)}`;
+      for (const { name } of suite.paths) {
+        const one = medianFigures((round) => round[name]!.one);
+        const many = medianFigures((round) => round[name]!.many);
         console.log(`${name.padEnd(15)}|${cells(one)}  |${cells(many)}`);
       }
-      const proxy = rows["minimal proxy"]!;
-      const gateway = rows.gateway!;
-      const added = gateway.one.p50 - proxy.one.p50;
-      const ratio = gateway.many.perSecond / proxy.many.perSecond;
+      const added = medianOf(rounds.map((round) => round.gateway!.one.p50 - round["minimal proxy"]!.one.p50));
+      const ratio = medianOf(
+        rounds.map((round) => round.gateway!.many.perSecond / round["minimal proxy"]!.many.perSecond),
+      );
+      const cpuRatio = medianOf(
+        rounds.map((round) => round.gateway!.many.cpuPerCall / round["minimal proxy"]!.many.cpuPerCall),
+      );
       console.log(
         `gateway over the minimal proxy: +${added.toFixed(2)} ms at p50 1 at a time (aim ≤ ${aims.addedP50Ms}), ` +
           `${ratio.toFixed(2)} of its throughput at ${CONCURRENCY} (aim ≥ ${aims.throughputRatio}), ` +
-          `${(gateway.many.cpuPerCall / proxy.many.cpuPerCall).toFixed(1)}× its CPU per call`,
+          `${cpuRatio.toFixed(1)}× its CPU per call (medians of ${ROUNDS} rounds)`,
       );
       verdicts.push(
         `${suite.title}: added p50 ${added <= aims.addedP50Ms ? "met" : "missed"}, throughput ratio ${ratio >= aims.throughputRatio ? "met" : "missed"}`,
