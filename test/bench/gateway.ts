@@ -332,7 +332,9 @@ async function runCalls({ target, body, count, concurrency }: CallsRequest): Pro
     const lane = async () => {
       while (next < total) {
         const index = next++;
-        const { status, ms } = await post(agent, target, body);
+        const { status, ms } = await post(agent, target, body).catch((error: Error) => {
+          throw new Error(`${target.url}: ${error.message}`);
+        });
         if (status !== 200) throw new Error(`${target.url} answered ${status}`);
         if (record) latenciesMs[index] = ms;
       }
