@@ -24,14 +24,13 @@ export function nodeGateway(gateway: Gateway, options: { onError?: (error: unkno
       body: req,
       clientIp: req.socket.remoteAddress,
       signal: clientGone,
-    }).then(
-      (answer) => writeAnswer(res, answer),
-      (error) => {
+    })
+      .then((answer) => writeAnswer(res, answer))
+      .catch((error: unknown) => {
         options.onError?.(error);
-        if (res.headersSent) res.destroy();
+        if (res.headersSent || res.destroyed) res.destroy();
         else writeAnswer(res, jsonRpcError(failed, randomUUID()));
-      },
-    );
+      });
   };
 }
 
@@ -53,5 +52,6 @@ function writeAnswer(res: ServerResponse, answer: GatewayAnswer) {
   // An upstream failing mid-answer cuts the client's answer short, so it is not taken as whole. A
   // client going away aborts the call through its signal, which ends the body.
   body.once("error", () => res.destroy());
+  res.once("error", () => body.destroy());
   body.pipe(res);
 }
