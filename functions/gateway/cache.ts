@@ -4,7 +4,8 @@
  */
 export function createTtlCache<V>(options: { ttlMs: number; now: () => number; maxEntries?: number }) {
   const maxEntries = options.maxEntries ?? 10_000;
-  const entries = new Map<string, { value: Promise<V>; expiresAt: number; settled?: { value: V } }>();
+  type Entry = { value: Promise<V>; expiresAt: number; settled?: { value: V } };
+  const entries = new Map<string, Entry>();
 
   return {
     /** The value of a fresh entry whose load has finished, without waiting a turn; else undefined. */
@@ -18,10 +19,7 @@ export function createTtlCache<V>(options: { ttlMs: number; now: () => number; m
       if (hit && hit.expiresAt > at) return hit.value;
       if (hit) entries.delete(key);
       const value = load();
-      const entry: { value: Promise<V>; expiresAt: number; settled?: { value: V } } = {
-        value,
-        expiresAt: at + options.ttlMs,
-      };
+      const entry: Entry = { value, expiresAt: at + options.ttlMs };
       entries.set(key, entry);
       value.then(
         (settled) => {

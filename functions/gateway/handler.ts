@@ -4,7 +4,7 @@ import { Readable } from "node:stream";
 import { AppError } from "../core/errors";
 import { createBoundedMap, createTtlCache } from "./cache";
 import { clientResponseHeaders, headerValue, type IncomingHeaders, upstreamRequestHeaders } from "./headers";
-import { type Abortable, AbortSwitch, requestUpstream, type UpstreamResponse } from "./upstream";
+import { type Abortable, AbortSwitch, readAll, requestUpstream, type UpstreamResponse } from "./upstream";
 
 export interface GatewayGrant {
   instanceId: string;
@@ -202,17 +202,7 @@ function isSmall(headers: IncomingHeaders) {
 /** A small body of known length, whole. */
 function readWhole(body: NonNullable<GatewayRequest["body"]>): Promise<Uint8Array> {
   if (body instanceof Uint8Array) return Promise.resolve(body);
-  if (body instanceof Readable) {
-    return new Promise((resolve, reject) => {
-      const chunks: Buffer[] = [];
-      body.on("data", (chunk: Buffer) => chunks.push(chunk));
-      body.once("end", () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
-      body.once("error", reject);
-      body.once("close", () => {
-        if (!body.readableEnded) reject(new Error("the client closed the request body"));
-      });
-    });
-  }
+  if (body instanceof Readable) return readAll(body, () => new Error("the client closed the request body"));
   return (async () => {
     const chunks: Uint8Array[] = [];
     for await (const chunk of body) chunks.push(chunk);

@@ -210,26 +210,21 @@ function readWhole(
   resolve: (response: UpstreamResponse) => void,
   reject: (error: Error) => void,
 ) {
-  const chunks: Buffer[] = [];
-  response.on("data", (chunk: Buffer) => chunks.push(chunk));
-  response.once("end", () => {
-    const bytes = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-    resolve({
-      status,
-      statusText: response.statusMessage ?? "",
-      headers: response.headers,
-      body: {
-        complete: true,
-        stream: () => Readable.from([bytes]),
-        bytes: () => Promise.resolve(bytes),
-        cancel: () => {},
-      },
-    });
-  });
-  response.once("error", reject);
-  response.once("close", () => {
-    if (!response.complete) reject(cutOff());
-  });
+  readAll(response).then(
+    (bytes) =>
+      resolve({
+        status,
+        statusText: response.statusMessage ?? "",
+        headers: response.headers,
+        body: {
+          complete: true,
+          stream: () => Readable.from([bytes]),
+          bytes: () => Promise.resolve(bytes),
+          cancel: () => {},
+        },
+      }),
+    reject,
+  );
 }
 
 function discard(response: IncomingMessage) {
@@ -270,19 +265,20 @@ function bodyOf(response: IncomingMessage): UpstreamBody {
       });
       return source;
     },
-    bytes: () => bytesOf(decoded(response)),
+    bytes: () => readAll(decoded(response)),
     cancel: () => response.destroy(),
   };
 }
 
-function bytesOf(source: Readable): Promise<Uint8Array> {
+/** A stream's whole content as it arrives; rejects with `cut()` if it closes before its end. */
+export function readAll(source: Readable, cut: () => Error = cutOff): Promise<Uint8Array> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     source.on("data", (chunk: Buffer) => chunks.push(chunk));
     source.once("end", () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
     source.once("error", reject);
     source.once("close", () => {
-      if (!source.readableEnded) reject(cutOff());
+      if (!source.readableEnded) reject(cut());
     });
   });
 }
