@@ -150,7 +150,7 @@ export function requestUpstream(url: string, init: UpstreamRequest): Promise<Ups
           status,
           statusText: response.statusMessage ?? "",
           headers: response.headers,
-          body: empty ? null : bodyOf(response),
+          body: empty ? null : new StreamedBody(response),
         });
       } catch (error) {
         request.destroy(error as Error);
@@ -216,12 +216,7 @@ function readWhole(
         status,
         statusText: response.statusMessage ?? "",
         headers: response.headers,
-        body: {
-          complete: true,
-          stream: () => Readable.from([bytes]),
-          bytes: () => Promise.resolve(bytes),
-          cancel: () => {},
-        },
+        body: new WholeBody(bytes),
       }),
     reject,
   );
@@ -252,22 +247,51 @@ function decoded(response: IncomingMessage): Readable {
 
 const cutOff = () => new Error("the upstream closed the connection mid-response");
 
-function bodyOf(response: IncomingMessage): UpstreamBody {
-  return {
-    get complete() {
-      return response.complete;
-    },
-    stream: () => {
-      const source = decoded(response);
-      // A connection closed mid-answer ends the stream with an error, never as if it were whole.
-      response.once("close", () => {
-        if (!response.complete) source.destroy(cutOff());
-      });
-      return source;
-    },
-    bytes: () => readAll(decoded(response)),
-    cancel: () => response.destroy(),
-  };
+// The bodies are classes, not object literals: a getter in a literal gives each body a hidden class
+// of its own, which keeps the whole exchange out of the young generation until a full collection.
+
+/** An answer still arriving on its connection. */
+class StreamedBody implements UpstreamBody {
+  constructor(private readonly response: IncomingMessage) {}
+
+  get complete() {
+    return this.response.complete;
+  }
+
+  stream() {
+    const { response } = this;
+    const source = decoded(response);
+    // A connection closed mid-answer ends the stream with an error, never as if it were whole.
+    response.once("close", () => {
+      if (!response.complete) source.destroy(cutOff());
+    });
+    return source;
+  }
+
+  bytes() {
+    return readAll(decoded(this.response));
+  }
+
+  cancel() {
+    this.response.destroy();
+  }
+}
+
+/** An answer that has arrived whole. */
+class WholeBody implements UpstreamBody {
+  readonly complete = true;
+
+  constructor(private readonly whole: Uint8Array) {}
+
+  stream() {
+    return Readable.from([this.whole]);
+  }
+
+  bytes() {
+    return Promise.resolve(this.whole);
+  }
+
+  cancel() {}
 }
 
 /** A stream's whole content as it arrives; rejects with `cut()` if it closes before its end. */
