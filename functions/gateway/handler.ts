@@ -127,21 +127,20 @@ function sameHash(storedHex: string, computedHex: string) {
   return stored.length === computed.length && timingSafeEqual(stored, computed);
 }
 
-function presentedCredential(headers: IncomingHeaders, query: string) {
+/** The first well-formed credential of Authorization, X-API-Key and the query, and whether any was sent. */
+function presentedCredential(
+  headers: IncomingHeaders,
+  query: string,
+): { token: string | null; via: "header" | "query"; given: boolean } {
   const authorization = headerValue(headers, "authorization");
+  const bearer = authorization ? bearerPattern.exec(authorization)?.[1] : undefined;
+  if (bearer && credentialPattern.test(bearer)) return { token: bearer, via: "header", given: true };
   const apiKey = headerValue(headers, "x-api-key");
+  const key = apiKey?.trim();
+  if (key && credentialPattern.test(key)) return { token: key, via: "header", given: true };
   const fromQuery = query.includes(credentialQuery) ? new URLSearchParams(query).get(credentialQuery) : null;
-  const candidates: Array<{ token: string | undefined; via: "header" | "query" }> = [
-    { token: authorization ? bearerPattern.exec(authorization)?.[1] : undefined, via: "header" },
-    { token: apiKey?.trim(), via: "header" },
-    { token: fromQuery ?? undefined, via: "query" },
-  ];
-  const found = candidates.find((candidate) => candidate.token && credentialPattern.test(candidate.token));
-  return {
-    token: found?.token ?? null,
-    via: found?.via ?? "header",
-    given: Boolean(authorization || apiKey || fromQuery),
-  };
+  if (fromQuery && credentialPattern.test(fromQuery)) return { token: fromQuery, via: "query", given: true };
+  return { token: null, via: "header", given: Boolean(authorization || apiKey || fromQuery) };
 }
 
 /** The client's query minus the credential, as the raw string when there was nothing to remove. */

@@ -41,15 +41,17 @@ export function headerValue(headers: IncomingHeaders, name: string): string | un
   return Array.isArray(value) ? value.join(", ") : value;
 }
 
-const connectionTokens = (value: string | undefined): Set<string> | null =>
-  value
-    ? new Set(
-        value
-          .split(",")
-          .map((token) => token.trim().toLowerCase())
-          .filter(Boolean),
-      )
-    : null;
+/** Header names a Connection header lists, to drop with it; null when it names none beyond keep-alive. */
+function connectionTokens(value: string | undefined): Set<string> | null {
+  // Nearly every peer sends just this, and keep-alive is hop-by-hop anyway.
+  if (!value || value === "keep-alive" || value === "Keep-Alive") return null;
+  return new Set(
+    value
+      .split(",")
+      .map((token) => token.trim().toLowerCase())
+      .filter(Boolean),
+  );
+}
 
 function validHeader(name: string, value: string) {
   try {

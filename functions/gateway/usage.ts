@@ -40,8 +40,19 @@ export function createUsageRecorder(options: {
   let flushing: Promise<void> = Promise.resolve();
   let lastFlushAt = now();
 
+  // A grant is the same object for as long as its lookup is cached: its key is built once.
+  const keys = new WeakMap<object, string>();
+  const keyOf = (grant: { instanceId: string; platformId: string; spaceId: string }) => {
+    let key = keys.get(grant);
+    if (key === undefined) {
+      key = `${grant.instanceId}\n${grant.spaceId}\n${grant.platformId}`;
+      keys.set(grant, key);
+    }
+    return key;
+  };
+
   const merge = (entry: Pending) => {
-    const key = `${entry.instanceId}\n${entry.spaceId}\n${entry.platformId}`;
+    const key = keyOf(entry);
     const existing = pending.get(key);
     if (!existing) {
       pending.set(key, { ...entry });
@@ -86,14 +97,21 @@ export function createUsageRecorder(options: {
 
   return {
     record(grant: { instanceId: string; platformId: string; spaceId: string }, outcome: { error: boolean }) {
-      merge({
-        instanceId: grant.instanceId,
-        platformId: grant.platformId,
-        spaceId: grant.spaceId,
-        calls: 1,
-        errors: outcome.error ? 1 : 0,
-        lastUsedAt: now(),
-      });
+      const existing = pending.get(keyOf(grant));
+      if (existing) {
+        existing.calls += 1;
+        if (outcome.error) existing.errors += 1;
+        existing.lastUsedAt = Math.max(existing.lastUsedAt, now());
+      } else {
+        merge({
+          instanceId: grant.instanceId,
+          platformId: grant.platformId,
+          spaceId: grant.spaceId,
+          calls: 1,
+          errors: outcome.error ? 1 : 0,
+          lastUsedAt: now(),
+        });
+      }
       schedule();
     },
     flushNow,

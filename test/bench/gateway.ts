@@ -2,11 +2,12 @@
  * The gateway's cost: tools/call of an echo tool directly, through a minimal node:http proxy and
  * through the gateway of the local product, 1 at a time and 32 at a time; and how late SSE events
  * arrive through each. For comparison, a fetch handler with no logic (the floor for any gateway
- * served as one) and the same gateway served as a fetch handler. Client,
- * upstream and server (proxies and local product) are separate processes sharing the machine's
+ * served as one) and the same gateway served as a fetch handler. Client, upstream, the minimal
+ * proxies, the local product and the fetch handlers are separate processes sharing the machine's
  * cores, as Dify, an MCP server and Spacegate would.
  *
- *   npm run bench:gateway            CALLS=2000 WARMUP=200 CONCURRENCY=32 EVENTS=200 ROUNDS=3 to change the sizes
+ *   npm run bench:gateway            CALLS=2000 WARMUP=200 WARMUP_ROUND=3000 CONCURRENCY=32 EVENTS=200 ROUNDS=3
+ *                                    to change the sizes
  */
 import { type ChildProcess, fork } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -21,6 +22,9 @@ import type { Access as AccessTypes } from "../../functions/core/access";
 const CALLS = Number(process.env.CALLS ?? 2000);
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
 const WARMUP = Number(process.env.WARMUP ?? 200);
+// Calls per path, 32 at a time, before any is measured: until then the client's, the upstream's and
+// the server's code is still being compiled, and the first paths measured would pay for it.
+const WARMUP_ROUND = Number(process.env.WARMUP_ROUND ?? 3000);
 const CONCURRENCY = Number(process.env.CONCURRENCY ?? 32);
 const EVENTS = Number(process.env.EVENTS ?? 200);
 const EVENT_INTERVAL_MS = 10;
@@ -35,13 +39,18 @@ type EventsResult = { kind: "events"; delaysMs: number[] };
 type UpstreamReady = { kind: "upstream"; plainUrl: string; sdkUrl: string };
 type ServerRequest = { kind: "serve"; plainUrl: string; sdkUrl: string };
 type CpuUsage = { kind: "cpu"; user: number; system: number };
-type ServerReady = {
-  kind: "server";
-  proxy: { plain: string; sdk: string };
-  handlerProxy: string;
-  fetchGateway: string;
+type ProxyReady = { kind: "proxy"; plain: string; sdk: string };
+type ProductReady = {
+  kind: "product";
   gateway: { plain: string; sdk: string };
   credentials: { plain: string; sdk: string };
+  dataDir: string;
+};
+type HandlersReady = {
+  kind: "handlers";
+  handlerProxy: string;
+  fetchGateway: string;
+  credential: string;
   dataDir: string;
 };
 
@@ -204,16 +213,30 @@ async function handlerProxy(upstream: string) {
   });
 }
 
-async function runServer(upstream: ServerRequest) {
+/** Answers the main process's questions about this process's CPU time. */
+function reportCpu() {
+  process.on("message", (message: { kind: string }) => {
+    if (message.kind === "cpu") process.send?.({ kind: "cpu", ...process.cpuUsage() } satisfies CpuUsage);
+  });
+}
+
+async function runProxy(upstream: ServerRequest) {
+  const ready: ProxyReady = {
+    kind: "proxy",
+    plain: `${await listen(minimalProxy(upstream.plainUrl))}/mcp`,
+    sdk: `${await listen(minimalProxy(upstream.sdkUrl))}/mcp`,
+  };
+  reportCpu();
+  process.send?.(ready);
+}
+
+/** The local product with both bench upstreams as instances and a grant for each. */
+async function startProduct(upstream: ServerRequest) {
   const { startLocal } = await import("../../functions/local/server");
   const { Instance } = await import("../../functions/core/instance");
   const { Access } = await import("../../functions/core/access");
   const { sealHeaders } = await import("../../functions/core/headers");
   const { Keys } = await import("../../functions/core/store/keys");
-
-  const proxyPlain = await listen(minimalProxy(upstream.plainUrl));
-  const proxySdk = await listen(minimalProxy(upstream.sdkUrl));
-  const handlerPlain = await handlerProxy(upstream.plainUrl);
 
   const dataDir = mkdtempSync(path.join(tmpdir(), "spacegate-bench-"));
   const local = await startLocal({ dataDir, port: 0, inMemory: true, adminPassword: "bench-admin-password" });
@@ -274,25 +297,41 @@ async function runServer(upstream: ServerRequest) {
   if (!plain.discovery?.ok || !sdk.discovery?.ok)
     throw new Error("tools discovery of the bench upstreams failed");
   const credentials = { plain: await grantFor(plain.id), sdk: await grantFor(sdk.id) };
-  // The same gateway as a web-standard fetch handler, for hosts that speak Request and Response.
+  return { local, dataDir, instances: { plain: plain.id, sdk: sdk.id }, credentials };
+}
+
+async function runProduct(upstream: ServerRequest) {
+  const { local, dataDir, instances, credentials } = await startProduct(upstream);
+  const ready: ProductReady = {
+    kind: "product",
+    gateway: {
+      plain: `${local.url}/gateway/${instances.plain}/mcp`,
+      sdk: `${local.url}/gateway/${instances.sdk}/mcp`,
+    },
+    credentials,
+    dataDir,
+  };
+  reportCpu();
+  process.send?.(ready);
+}
+
+/** The fetch-handler rows: the floor for any fetch handler, and the gateway served as one. */
+async function runHandlers(upstream: ServerRequest) {
+  const handlerPlain = await handlerProxy(upstream.plainUrl);
+  const { local, dataDir, instances, credentials } = await startProduct(upstream);
   const { fetchGateway } = await import("../../functions/gateway/fetch");
   const asFetch = fetchGateway(local.gateway);
   const fetchUrl = await serveHandler((request, env) =>
     asFetch(request, { clientIp: env.incoming.socket.remoteAddress }),
   );
-
-  const ready: ServerReady = {
-    kind: "server",
-    proxy: { plain: `${proxyPlain}/mcp`, sdk: `${proxySdk}/mcp` },
+  const ready: HandlersReady = {
+    kind: "handlers",
     handlerProxy: `${handlerPlain}/mcp`,
-    fetchGateway: `${fetchUrl}/gateway/${plain.id}/mcp`,
-    gateway: { plain: `${local.url}/gateway/${plain.id}/mcp`, sdk: `${local.url}/gateway/${sdk.id}/mcp` },
-    credentials,
+    fetchGateway: `${fetchUrl}/gateway/${instances.plain}/mcp`,
+    credential: credentials.plain,
     dataDir,
   };
-  process.on("message", (message: { kind: string }) => {
-    if (message.kind === "cpu") process.send?.({ kind: "cpu", ...process.cpuUsage() } satisfies CpuUsage);
-  });
+  reportCpu();
   process.send?.(ready);
 }
 
@@ -405,7 +444,7 @@ function spawn(bundle: string, name: string): ChildProcess {
     execArgv: ["--enable-source-maps"],
     env: { ...process.env, SPACEGATE_BENCH_ROLE: name },
     // The local product's log (a line per failed gateway request, completed ones at debug): shown nowhere.
-    stdio: ["ignore", name === "server" ? "ignore" : "inherit", "inherit", "ipc"],
+    stdio: ["ignore", name === "product" || name === "handlers" ? "ignore" : "inherit", "inherit", "ipc"],
   });
   roles.set(child, name);
   return child;
@@ -479,18 +518,21 @@ async function main() {
   const { buildNode } = await import("../../bundle.config");
   const bundle = await buildNode(fileURLToPath(import.meta.url), path.resolve("dist/bench/gateway.mjs"));
   const upstreamProcess = spawn(bundle, "upstream");
-  const serverProcess = spawn(bundle, "server");
+  // Each server in a process of its own, as the gateway runs in production: what one path runs does
+  // not shape how the runtime compiles another's.
+  const proxyProcess = spawn(bundle, "proxy");
+  const productProcess = spawn(bundle, "product");
+  const handlersProcess = spawn(bundle, "handlers");
   const clientProcess = spawn(bundle, "client");
-  let dataDir: string | undefined;
+  const dataDirs: string[] = [];
   try {
     const upstream = await ask<UpstreamReady>(upstreamProcess);
-    const server = await ask<ServerReady>(serverProcess, {
-      kind: "serve",
-      plainUrl: upstream.plainUrl,
-      sdkUrl: upstream.sdkUrl,
-    } satisfies ServerRequest);
-    dataDir = server.dataDir;
-    const { plain: plainCredential, sdk: sdkCredential } = server.credentials;
+    const serve: ServerRequest = { kind: "serve", plainUrl: upstream.plainUrl, sdkUrl: upstream.sdkUrl };
+    const proxy = await ask<ProxyReady>(proxyProcess, serve);
+    const product = await ask<ProductReady>(productProcess, serve);
+    const handlers = await ask<HandlersReady>(handlersProcess, serve);
+    dataDirs.push(product.dataDir, handlers.dataDir);
+    const { plain: plainCredential, sdk: sdkCredential } = product.credentials;
     const plainHeaders = {
       "content-type": "application/json",
       accept: "application/json, text/event-stream",
@@ -511,42 +553,58 @@ async function main() {
       {
         title: "plain JSON upstream (node:http)",
         paths: [
-          { name: "direct", target: { url: upstream.plainUrl, headers: plainHeaders } },
-          { name: "minimal proxy", target: { url: server.proxy.plain, headers: plainHeaders } },
+          { name: "direct", target: { url: upstream.plainUrl, headers: plainHeaders }, server: null },
+          {
+            name: "minimal proxy",
+            target: { url: proxy.plain, headers: plainHeaders },
+            server: proxyProcess,
+          },
           {
             name: "gateway",
-            target: { url: server.gateway.plain, headers: withCredential(plainHeaders, plainCredential) },
+            target: { url: product.gateway.plain, headers: withCredential(plainHeaders, plainCredential) },
+            server: productProcess,
           },
-          { name: "handler floor", target: { url: server.handlerProxy, headers: plainHeaders } },
+          {
+            name: "handler floor",
+            target: { url: handlers.handlerProxy, headers: plainHeaders },
+            server: handlersProcess,
+          },
           {
             name: "gateway (fetch)",
-            target: { url: server.fetchGateway, headers: withCredential(plainHeaders, plainCredential) },
+            target: {
+              url: handlers.fetchGateway,
+              headers: withCredential(plainHeaders, handlers.credential),
+            },
+            server: handlersProcess,
           },
         ],
       },
       {
         title: "MCP SDK upstream (streamable HTTP, one session, SSE answers)",
         paths: [
-          { name: "direct", target: { url: upstream.sdkUrl, headers: sdkHeaders } },
-          { name: "minimal proxy", target: { url: server.proxy.sdk, headers: sdkHeaders } },
+          { name: "direct", target: { url: upstream.sdkUrl, headers: sdkHeaders }, server: null },
+          { name: "minimal proxy", target: { url: proxy.sdk, headers: sdkHeaders }, server: proxyProcess },
           {
             name: "gateway",
-            target: { url: server.gateway.sdk, headers: withCredential(sdkHeaders, sdkCredential) },
+            target: { url: product.gateway.sdk, headers: withCredential(sdkHeaders, sdkCredential) },
+            server: productProcess,
           },
         ],
       },
     ];
 
     console.log(
-      `Gateway benchmark: tools/call echo, ${CALLS} calls per run after ${WARMUP} warm-up calls; ` +
+      `Gateway benchmark: tools/call echo, ${CALLS} calls per run after ${WARMUP} warm-up calls ` +
+        `(and ${WARMUP_ROUND} per path before the first run); ` +
         `Node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model.trim()}), ` +
         `load average ${loadavg()[0]?.toFixed(1)} at the start`,
     );
     console.log(
-      "server CPU: what the process serving the proxy or the gateway spent per call (user + system)",
+      "CPU µs: what the process serving the path spent per call (user + system); each server has a process of its own",
     );
-    const serverCpu = async () => {
-      const usage = await ask<CpuUsage>(serverProcess, { kind: "cpu" });
+    const serverCpu = async (server: ChildProcess | null) => {
+      if (!server) return NaN;
+      const usage = await ask<CpuUsage>(server, { kind: "cpu" });
       return usage.user + usage.system;
     };
     const verdicts: string[] = [];
@@ -557,12 +615,21 @@ async function main() {
       console.log(`${"".padEnd(15)}| ${columns} | ${columns}`);
       // The paths take turns, round after round: a shared machine drifts, and each round compares
       // the gateway with the proxy under the same conditions. Each figure is the median of the rounds.
+      for (const { target } of suite.paths) {
+        await ask<CallsResult>(clientProcess, {
+          kind: "calls",
+          target,
+          body: echo,
+          count: WARMUP_ROUND,
+          concurrency: CONCURRENCY,
+        } satisfies CallsRequest);
+      }
       const rounds: Array<Record<string, { one: Figures; many: Figures }>> = [];
       for (let round = 0; round < ROUNDS; round++) {
         const rows: Record<string, { one: Figures; many: Figures }> = {};
-        for (const { name, target } of suite.paths) {
+        for (const { name, target, server } of suite.paths) {
           const run = async (concurrency: number): Promise<Figures> => {
-            const cpuBefore = await serverCpu();
+            const cpuBefore = await serverCpu(server);
             const result = await ask<CallsResult>(clientProcess, {
               kind: "calls",
               target,
@@ -570,7 +637,7 @@ async function main() {
               count: CALLS,
               concurrency,
             } satisfies CallsRequest);
-            const cpuPerCall = name === "direct" ? NaN : ((await serverCpu()) - cpuBefore) / (WARMUP + CALLS);
+            const cpuPerCall = ((await serverCpu(server)) - cpuBefore) / (WARMUP + CALLS);
             return { ...figures(result), cpuPerCall };
           };
           rows[name] = { one: await run(1), many: await run(CONCURRENCY) };
@@ -641,12 +708,14 @@ async function main() {
     console.log(`\n${verdicts.join("\n")}`);
     console.log(`(${((performance.now() - started) / 1000).toFixed(1)} s)`);
   } finally {
-    for (const child of [clientProcess, serverProcess, upstreamProcess]) child.kill();
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+    for (const child of roles.keys()) child.kill();
+    for (const dataDir of dataDirs) rmSync(dataDir, { recursive: true, force: true });
   }
 }
 
 if (role === "upstream") await runUpstream();
-else if (role === "server") process.once("message", (message: ServerRequest) => void runServer(message));
+else if (role === "proxy") process.once("message", (message: ServerRequest) => void runProxy(message));
+else if (role === "product") process.once("message", (message: ServerRequest) => void runProduct(message));
+else if (role === "handlers") process.once("message", (message: ServerRequest) => void runHandlers(message));
 else if (role === "client") runClient();
 else await main();

@@ -29,6 +29,24 @@ const spaceA = { instanceId: "ins_1", platformId: "plt_1", spaceId: "spc_a" };
 const spaceB = { instanceId: "ins_1", platformId: "plt_1", spaceId: "spc_b" };
 
 describe("usage recorder", () => {
+  it("counts a grant looked up afresh (a new object) into the same entry", async () => {
+    const flushed: UsageEntry[][] = [];
+    const recorder = createUsageRecorder({
+      flush: async (entries) => {
+        flushed.push(entries);
+      },
+      now: () => Date.parse("2026-01-15T10:00:00Z"),
+      timers: manualTimers(),
+    });
+
+    recorder.record(spaceA, { error: false });
+    recorder.record({ ...spaceA }, { error: true });
+    recorder.record({ ...spaceA }, { error: false });
+    await recorder.flushNow();
+
+    expect(flushed).toEqual([[{ ...spaceA, calls: 3, errors: 1, lastUsedAt: "2026-01-15T10:00:00.000Z" }]]);
+  });
+
   it("aggregates calls per grant and flushes once when the interval elapses", async () => {
     const flushed: UsageEntry[][] = [];
     let clock = Date.parse("2026-01-15T10:00:00Z");
