@@ -4,7 +4,14 @@ import { Readable } from "node:stream";
 import { AppError } from "../core/errors";
 import { createBoundedMap, createTtlCache } from "./cache";
 import { clientResponseHeaders, headerValue, type IncomingHeaders, upstreamRequestHeaders } from "./headers";
-import { type Abortable, AbortSwitch, readAll, requestUpstream, type UpstreamResponse } from "./upstream";
+import {
+  type Abortable,
+  AbortSwitch,
+  readAll,
+  requestUpstream,
+  type UpstreamClient,
+  type UpstreamResponse,
+} from "./upstream";
 
 export interface GatewayGrant {
   instanceId: string;
@@ -67,6 +74,8 @@ export interface GatewayOptions {
   /** Also log each completed call (at level "debug"); refused and failed ones are always logged. */
   logCompleted?: boolean;
   maxBodyBytes?: number;
+  /** How requests reach the upstream: node:http by default, undici's pools on a long-running host. */
+  upstream?: UpstreamClient;
 }
 
 /** A call as its host received it: node:http, a Lambda event or a web Request, each mapped to this. */
@@ -426,6 +435,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   const keepaliveMs = options.keepaliveMs ?? 25_000;
   const maxBodyBytes = options.maxBodyBytes ?? defaultMaxBodyBytes;
   const log = options.log ?? noop;
+  const sendUpstream = options.upstream ?? requestUpstream;
   const cacheTtlMs = options.cacheTtlMs ?? 5_000;
   const grants = createTtlCache<GatewayGrant | null>({ ttlMs: cacheTtlMs, now });
   const instances = createTtlCache<GatewayInstance | null>({ ttlMs: cacheTtlMs, now });
@@ -669,7 +679,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     let eventStream = false;
     let whole: Uint8Array | null = null;
     try {
-      upstream = await requestUpstream(upstreamTarget(leaf, instance, query), {
+      upstream = await sendUpstream(upstreamTarget(leaf, instance, query), {
         method: request.method,
         headers,
         body: await upstreamBody(request, declaredLength, () => {

@@ -126,8 +126,9 @@ export function clientResponseHeaders(
   upstream: IncomingHttpHeaders,
   options: { streaming: boolean },
 ): OutgoingHttpHeaders {
-  const named = connectionTokens(upstream.connection);
-  const encoding = upstream["content-encoding"]?.trim().toLowerCase();
+  const named = connectionTokens(headerValue(upstream, "connection"));
+  const contentEncoding: unknown = upstream["content-encoding"];
+  const encoding = typeof contentEncoding === "string" ? contentEncoding.trim().toLowerCase() : undefined;
   const decoded = encoding !== undefined && decodedEncodings.has(encoding);
   const headers: OutgoingHttpHeaders = {};
   for (const name in upstream) {

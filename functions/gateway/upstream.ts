@@ -67,8 +67,9 @@ export interface UpstreamRequest {
 
 export interface UpstreamResponse {
   status: number;
-  statusText: string;
-  /** Lowercase names, as node:http parses them: repeated ones joined, set-cookie a list. */
+  /** The reason phrase, where the client keeps it. */
+  statusText?: string;
+  /** Lowercase names; a repeated one joined or as a list, set-cookie always a list. */
   headers: IncomingHttpHeaders;
   /** Null for a status that has none (204, 205, 304) and for HEAD. */
   body: UpstreamBody | null;
@@ -86,12 +87,15 @@ export interface UpstreamBody {
   cancel(): void;
 }
 
+/** Sends one request to an upstream; `requestUpstream` is the node:http one. */
+export type UpstreamClient = (url: string, init: UpstreamRequest) => Promise<UpstreamResponse>;
+
 // Idle sockets go before the 5 s an upstream server commonly keeps them, as fetch's own pool does.
 const agentOptions = { keepAlive: true, maxSockets: 256, scheduling: "lifo", timeout: 4_000 } as const;
 const httpAgent = new http.Agent(agentOptions);
 const httpsAgent = new https.Agent(agentOptions);
 
-const nullBodyStatuses = new Set([204, 205, 304]);
+export const nullBodyStatuses: ReadonlySet<number> = new Set([204, 205, 304]);
 
 type Target = { secure: boolean; protocol: string; hostname: string; port: string; path: string };
 const targets = new Map<string, Target>();
@@ -142,7 +146,7 @@ export function requestUpstream(url: string, init: UpstreamRequest): Promise<Ups
         const status = response.statusCode ?? 502;
         const empty = nullBodyStatuses.has(status) || init.method === "HEAD";
         if (empty) discard(response);
-        else if (readsWhole(response, init.wholeUpTo ?? -1)) {
+        else if (readsWhole(response.headers, init.wholeUpTo ?? -1)) {
           readWhole(response, status, resolve, reject);
           return;
         }
@@ -191,15 +195,17 @@ function destroyOnAbort(this: ClientRequest, signal: Abortable) {
   this.destroy(signal.reason instanceof Error ? signal.reason : new Error("aborted"));
 }
 
-function readsWhole(response: IncomingMessage, upTo: number) {
-  const { headers } = response;
+/** Whether an answer with these headers is one to read whole (see `UpstreamRequest.wholeUpTo`). */
+export function readsWhole(headers: IncomingHttpHeaders, upTo: number) {
   const length = headers["content-length"];
+  const type = headers["content-type"];
   return (
-    length !== undefined &&
+    typeof length === "string" &&
     /^\d+$/.test(length) &&
     Number(length) <= upTo &&
     headers["content-encoding"] === undefined &&
-    !/^\s*text\/event-stream/i.test(headers["content-type"] ?? "")
+    typeof type !== "object" &&
+    !/^\s*text\/event-stream/i.test(type ?? "")
   );
 }
 
@@ -238,11 +244,11 @@ const decoders = new Map<string, () => Transform>([
 export const decodedEncodings: ReadonlySet<string> = new Set(decoders.keys());
 
 /** The body decoded as fetch would, for an upstream that compresses though asked for identity. */
-function decoded(response: IncomingMessage): Readable {
-  const encoding = response.headers["content-encoding"]?.trim().toLowerCase();
+export function decoded(body: Readable, contentEncoding: string | string[] | undefined): Readable {
+  const encoding = typeof contentEncoding === "string" ? contentEncoding.trim().toLowerCase() : undefined;
   const decoder = encoding === undefined ? undefined : decoders.get(encoding);
-  if (!decoder) return response;
-  return pipeline(response, decoder(), () => {});
+  if (!decoder) return body;
+  return pipeline(body, decoder(), () => {});
 }
 
 const cutOff = () => new Error("the upstream closed the connection mid-response");
@@ -260,7 +266,7 @@ class StreamedBody implements UpstreamBody {
 
   stream() {
     const { response } = this;
-    const source = decoded(response);
+    const source = decoded(response, response.headers["content-encoding"]);
     // A connection closed mid-answer ends the stream with an error, never as if it were whole.
     response.once("close", () => {
       if (!response.complete) source.destroy(cutOff());
@@ -269,7 +275,7 @@ class StreamedBody implements UpstreamBody {
   }
 
   bytes() {
-    return readAll(decoded(this.response));
+    return readAll(decoded(this.response, this.response.headers["content-encoding"]));
   }
 
   cancel() {
@@ -278,7 +284,7 @@ class StreamedBody implements UpstreamBody {
 }
 
 /** An answer that has arrived whole. */
-class WholeBody implements UpstreamBody {
+export class WholeBody implements UpstreamBody {
   readonly complete = true;
 
   constructor(private readonly whole: Uint8Array) {}

@@ -20,6 +20,7 @@ import { Sync } from "../core/sync";
 import { createGateway } from "../gateway/handler";
 import { nodeGateway } from "../gateway/node";
 import { createStoreResolver, usageWriter } from "../gateway/resolver";
+import { createPooledUpstream } from "../gateway/upstream-pooled";
 import { createUsageRecorder } from "../gateway/usage";
 import { startDynalite } from "./dynalite";
 
@@ -93,10 +94,12 @@ export async function startLocal(options: LocalOptions) {
     warn: logger.warn,
     debug: logger.debug,
   };
+  const upstream = createPooledUpstream();
   const gateway = createGateway({
     resolver: createStoreResolver(runtime),
     mode: "local",
     usage,
+    upstream,
     logCompleted: ["DEBUG", "TRACE"].includes(logger.getLevelName()),
     log: ({ level, msg, ...entry }) => {
       const write = logWriters[String(level)] ?? logger.info;
@@ -137,6 +140,7 @@ export async function startLocal(options: LocalOptions) {
         server.closeAllConnections();
       });
       clearInterval(refresh);
+      await upstream.close();
       usage.stop();
       await usage.flushNow().catch(() => {});
       await queue.close();

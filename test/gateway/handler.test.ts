@@ -6,7 +6,7 @@ import { serve } from "@hono/node-server";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { fetchGateway } from "../../functions/gateway/fetch";
 import {
   createGateway,
@@ -17,8 +17,12 @@ import {
   type GatewayTimers,
 } from "../../functions/gateway/handler";
 import { nodeGateway } from "../../functions/gateway/node";
+import { createPooledUpstream } from "../../functions/gateway/upstream-pooled";
 import { startMcpUpstream } from "../support/mcp-upstream";
 import { type RawExchange, startRawUpstream } from "../support/raw-upstream";
+
+const pooledUpstream = createPooledUpstream();
+afterAll(() => pooledUpstream.close());
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
@@ -132,6 +136,8 @@ async function startGateway(
     });
   const gateway = createGateway({
     resolver,
+    // The node:http host runs as the local product does, on undici's pools; the fetch host on node:http.
+    upstream: options.host === "fetch" ? undefined : pooledUpstream,
     mode: options.mode ?? "local",
     logCompleted: options.logCompleted ?? true,
     now: () => clock.now,

@@ -2,8 +2,9 @@ import { randomBytes } from "node:crypto";
 import { once } from "node:events";
 import type { Readable } from "node:stream";
 import { gzipSync } from "node:zlib";
-import { afterEach, describe, expect, it } from "vitest";
-import { requestUpstream } from "../../functions/gateway/upstream";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { requestUpstream, type UpstreamClient } from "../../functions/gateway/upstream";
+import { createPooledUpstream } from "../../functions/gateway/upstream-pooled";
 import { type RawExchange, startRawUpstream } from "../support/raw-upstream";
 
 const cleanups: Array<() => unknown> = [];
@@ -17,14 +18,6 @@ async function rawUpstream(respond?: (exchange: RawExchange) => void) {
   return upstream;
 }
 
-const post = (url: string, body: Uint8Array | AsyncIterable<Uint8Array> | null, signal?: AbortSignal) =>
-  requestUpstream(url, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body,
-    signal: signal ?? new AbortController().signal,
-  });
-
 async function readText(stream: Readable) {
   let text = "";
   const decoder = new TextDecoder();
@@ -32,7 +25,22 @@ async function readText(stream: Readable) {
   return text;
 }
 
-describe("requests to the upstream", () => {
+const pooled = createPooledUpstream();
+afterAll(() => pooled.close());
+
+// The node:http client (Lambda) and undici's pools (the local product) keep one contract.
+describe.each([
+  ["node:http", requestUpstream],
+  ["undici pool", pooled],
+] as Array<[string, UpstreamClient]>)("requests to the upstream through %s", (_name, client) => {
+  const post = (url: string, body: Uint8Array | AsyncIterable<Uint8Array> | null, signal?: AbortSignal) =>
+    client(url, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body,
+      signal: signal ?? new AbortController().signal,
+    });
+
   it("reuses one keep-alive connection for consecutive requests", async () => {
     const upstream = await rawUpstream((exchange) => exchange.res.writeHead(200).end("ok"));
 
@@ -109,6 +117,18 @@ describe("requests to the upstream", () => {
     expect(response.body?.complete).toBe(false);
     expect(first.toString()).toBe("data: one\n\n");
     expect(second.toString()).toBe("data: two\n\n");
+    await exchange.aborted;
+  });
+
+  it("closes the connection when an answer is cancelled unread", async () => {
+    const upstream = await rawUpstream();
+    const responding = post(`${upstream.url}/mcp`, null);
+    const exchange = await upstream.nextExchange();
+    exchange.res.writeHead(200, { "content-type": "text/event-stream" });
+    exchange.res.write("data: one\n\n");
+
+    (await responding).body!.cancel();
+
     await exchange.aborted;
   });
 
