@@ -52,6 +52,7 @@ export function createPooledUpstream(): UpstreamClient & { close(): Promise<void
   const agent = new Agent({
     connections: 256,
     keepAliveTimeout: 4_000,
+    keepAliveMaxTimeout: 4_000,
     headersTimeout: 0,
     bodyTimeout: 0,
     connectTimeout: 0,

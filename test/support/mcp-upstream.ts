@@ -57,6 +57,8 @@ export type McpUpstreamOptions = {
   pageSize?: number;
   /** Every request without this header value is answered 401 {"error":"invalid api key"}. */
   requireHeader?: { name: string; value: string };
+  /** How long an idle client connection is kept open (node:http's default is 5 s). */
+  keepAliveTimeoutMs?: number;
 };
 
 export type McpUpstream = {
@@ -405,6 +407,7 @@ export async function startMcpUpstream(options: McpUpstreamOptions = {}): Promis
     }
   });
 
+  if (options.keepAliveTimeoutMs !== undefined) http.keepAliveTimeout = options.keepAliveTimeoutMs;
   const url = await listen(http);
   return {
     url,
