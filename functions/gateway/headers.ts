@@ -4,7 +4,7 @@ import {
   validateHeaderName,
   validateHeaderValue,
 } from "node:http";
-import { decodedEncodings } from "./upstream";
+import { decoderFor } from "./upstream";
 
 const hopByHop = new Set([
   "connection",
@@ -127,9 +127,7 @@ export function clientResponseHeaders(
   options: { streaming: boolean },
 ): OutgoingHttpHeaders {
   const named = connectionTokens(headerValue(upstream, "connection"));
-  const contentEncoding: unknown = upstream["content-encoding"];
-  const encoding = typeof contentEncoding === "string" ? contentEncoding.trim().toLowerCase() : undefined;
-  const decoded = encoding !== undefined && decodedEncodings.has(encoding);
+  const decoded = decoderFor(upstream["content-encoding"]) !== undefined;
   const headers: OutgoingHttpHeaders = {};
   for (const name in upstream) {
     const value = upstream[name];

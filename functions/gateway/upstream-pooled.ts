@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from "node:http";
 import { Readable } from "node:stream";
 import { Agent } from "undici";
+import { createBoundedMap } from "./cache";
 import {
   decoded,
   nullBodyStatuses,
@@ -57,13 +58,13 @@ export function createPooledUpstream(): UpstreamClient & { close(): Promise<void
     bodyTimeout: 0,
     connectTimeout: 0,
   });
-  const targets = new Map<string, Target>();
+  // An upstream's few URLs are parsed once.
+  const targets = createBoundedMap<Target>(1_000);
   const targetOf = (url: string): Target => {
     let target = targets.get(url);
     if (target) return target;
     const parsed = new URL(url);
     target = { origin: parsed.origin, path: `${parsed.pathname}${parsed.search}` };
-    if (targets.size >= 1_000) targets.delete(targets.keys().next().value!);
     targets.set(url, target);
     return target;
   };

@@ -2,6 +2,7 @@ import http, { type ClientRequest, type IncomingHttpHeaders, type IncomingMessag
 import https from "node:https";
 import { pipeline, Readable, type Transform } from "node:stream";
 import zlib from "node:zlib";
+import { createBoundedMap } from "./cache";
 
 /** What tells a request to stop: an AbortSignal, or an AbortSwitch, which costs far less per call. */
 export interface Abortable {
@@ -98,7 +99,7 @@ const httpsAgent = new https.Agent(agentOptions);
 export const nullBodyStatuses: ReadonlySet<number> = new Set([204, 205, 304]);
 
 type Target = { secure: boolean; protocol: string; hostname: string; port: string; path: string };
-const targets = new Map<string, Target>();
+const targets = createBoundedMap<Target>(1_000);
 
 /** The URL as request options; an upstream's few URLs are parsed once. */
 function targetOf(url: string): Target {
@@ -113,7 +114,6 @@ function targetOf(url: string): Target {
     port: parsed.port,
     path: `${parsed.pathname}${parsed.search}`,
   };
-  if (targets.size >= 1_000) targets.delete(targets.keys().next().value!);
   targets.set(url, target);
   return target;
 }
@@ -240,13 +240,17 @@ const decoders = new Map<string, () => Transform>([
   ["br", () => zlib.createBrotliDecompress()],
 ]);
 
-/** The content encodings whose bodies this client decodes, so they reach the client decoded. */
-export const decodedEncodings: ReadonlySet<string> = new Set(decoders.keys());
+/**
+ * The decoder for an answer's Content-Encoding, when it is one coding this client decodes; such an
+ * answer reaches the client decoded.
+ */
+export function decoderFor(contentEncoding: string | string[] | undefined): (() => Transform) | undefined {
+  return typeof contentEncoding === "string" ? decoders.get(contentEncoding.trim().toLowerCase()) : undefined;
+}
 
 /** The body decoded as fetch would, for an upstream that compresses though asked for identity. */
 export function decoded(body: Readable, contentEncoding: string | string[] | undefined): Readable {
-  const encoding = typeof contentEncoding === "string" ? contentEncoding.trim().toLowerCase() : undefined;
-  const decoder = encoding === undefined ? undefined : decoders.get(encoding);
+  const decoder = decoderFor(contentEncoding);
   if (!decoder) return body;
   return pipeline(body, decoder(), () => {});
 }

@@ -40,9 +40,10 @@ export function createUsageRecorder(options: {
   let flushing: Promise<void> = Promise.resolve();
   let lastFlushAt = now();
 
+  type Grant = { instanceId: string; platformId: string; spaceId: string };
   // A grant is the same object for as long as its lookup is cached: its key is built once.
   const keys = new WeakMap<object, string>();
-  const keyOf = (grant: { instanceId: string; platformId: string; spaceId: string }) => {
+  const keyOf = (grant: Grant) => {
     let key = keys.get(grant);
     if (key === undefined) {
       key = `${grant.instanceId}\n${grant.spaceId}\n${grant.platformId}`;
@@ -51,16 +52,18 @@ export function createUsageRecorder(options: {
     return key;
   };
 
-  const merge = (entry: Pending) => {
-    const key = keyOf(entry);
+  /** Adds counts to the grant's pending entry, without an object per call once it has one. */
+  const merge = (grant: Grant, calls: number, errors: number, lastUsedAt: number) => {
+    const key = keyOf(grant);
     const existing = pending.get(key);
     if (!existing) {
-      pending.set(key, { ...entry });
+      const { instanceId, platformId, spaceId } = grant;
+      pending.set(key, { instanceId, platformId, spaceId, calls, errors, lastUsedAt });
       return;
     }
-    existing.calls += entry.calls;
-    existing.errors += entry.errors;
-    if (entry.lastUsedAt > existing.lastUsedAt) existing.lastUsedAt = entry.lastUsedAt;
+    existing.calls += calls;
+    existing.errors += errors;
+    if (lastUsedAt > existing.lastUsedAt) existing.lastUsedAt = lastUsedAt;
   };
 
   const schedule = () => {
@@ -82,7 +85,7 @@ export function createUsageRecorder(options: {
         batch.map((entry) => ({ ...entry, lastUsedAt: new Date(entry.lastUsedAt).toISOString() })),
       );
     } catch (error) {
-      for (const entry of batch) merge(entry);
+      for (const entry of batch) merge(entry, entry.calls, entry.errors, entry.lastUsedAt);
       schedule();
       throw error;
     }
@@ -96,22 +99,8 @@ export function createUsageRecorder(options: {
   }
 
   return {
-    record(grant: { instanceId: string; platformId: string; spaceId: string }, outcome: { error: boolean }) {
-      const existing = pending.get(keyOf(grant));
-      if (existing) {
-        existing.calls += 1;
-        if (outcome.error) existing.errors += 1;
-        existing.lastUsedAt = Math.max(existing.lastUsedAt, now());
-      } else {
-        merge({
-          instanceId: grant.instanceId,
-          platformId: grant.platformId,
-          spaceId: grant.spaceId,
-          calls: 1,
-          errors: outcome.error ? 1 : 0,
-          lastUsedAt: now(),
-        });
-      }
+    record(grant: Grant, outcome: { error: boolean }) {
+      merge(grant, 1, outcome.error ? 1 : 0, now());
       schedule();
     },
     flushNow,
