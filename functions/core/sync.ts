@@ -158,6 +158,10 @@ export namespace Sync {
     ...item
   }: StoredItem): Item => item;
 
+  /** What a provider row belongs to on our side: its id in Dify is derived from this and the space. */
+  const providerOwner = (grant: { instanceId: string; platformId: string }) =>
+    `${grant.instanceId}@${grant.platformId}`;
+
   /** The URL Dify is given for an instance: the gateway, ending in /mcp or /sse as Dify expects. */
   export function gatewayUrl(instance: Pick<Instance.Stored, "id" | "upstream">): string {
     const leaf = instance.upstream.transport === "sse" ? "sse" : "mcp";
@@ -513,6 +517,8 @@ export namespace Sync {
           name: instance.name,
           serverIdentifier: instance.identifier,
           serverUrl: gatewayUrl(instance),
+          transport: instance.upstream.transport,
+          owner: providerOwner(message),
           credential,
           icon: instance.icon,
           tools: tools.tools,
@@ -575,8 +581,9 @@ export namespace Sync {
   }
 
   /**
-   * Removes Spacegate's provider row from the space's Dify (never a row someone else wrote), then
-   * the access itself. If Dify cannot be reached nothing is removed, so it can be tried again.
+   * Removes Spacegate's provider row from the space's Dify, found by its ids only (never a row
+   * someone else wrote, whatever it holds). If Dify cannot be reached nothing is removed, so it can
+   * be tried again.
    */
   export async function removeFromDify(
     instanceId: string,
@@ -585,10 +592,12 @@ export namespace Sync {
   ): Promise<{ removed: boolean }> {
     const grant = await Access.load(instanceId, platformId, spaceId);
     const instance = await Instance.load(instanceId);
-    const providerId = Access.providerOf(grant);
-    if (!providerId) return { removed: false };
     return Platform.withDatabase(platformId, await Platform.settings(platformId), (pool) =>
-      removeProvider(pool, spaceId, providerId, { serverIdentifier: instance.identifier }),
+      removeProvider(pool, spaceId, {
+        providerId: Access.providerOf(grant),
+        owner: providerOwner(grant),
+        serverIdentifier: instance.identifier,
+      }),
     );
   }
 

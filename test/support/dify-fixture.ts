@@ -67,6 +67,15 @@ const providerColumns = (level: DifyLevel) => [
 ];
 
 /**
+ * Columns newer Dify databases may carry, for `extraColumns`: `transport` (migration d4e5f6a7b8c9),
+ * and `forward_user_identity` (an intermediate 1.15 migration) that Spacegate leaves to its default.
+ */
+export const NEWER_PROVIDER_COLUMNS = {
+  transport: "transport varchar(32) DEFAULT 'sse' NOT NULL",
+  forwardUserIdentity: "forward_user_identity boolean DEFAULT false NOT NULL",
+} as const;
+
+/**
  * Creates Dify's tenants, accounts, tenant_account_joins, alembic_version and tool_mcp_providers as
  * Dify's migrations leave them at `level`. `extraColumns` are raw column definitions appended to
  * tool_mcp_providers (a newer Dify's columns).

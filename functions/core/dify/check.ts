@@ -30,8 +30,15 @@ export const CheckResult = z.discriminatedUnion("ok", [
       timeouts: z.boolean(),
       headers: z.boolean(),
       identityMode: z.boolean(),
+      transport: z.boolean().describe("Dify picks the transport from a column, which Spacegate fills"),
       serverIdentifierMaxLength: z.number().int(),
     }),
+    optionalColumns: z
+      .array(z.string())
+      .describe("Columns only some Dify versions have, found here; Spacegate writes them"),
+    defaultedColumns: z
+      .array(z.string())
+      .describe("Columns Spacegate does not know that have a default or allow NULL: left to Dify's default"),
     unknownRequiredColumns: z
       .array(z.string())
       .describe("NOT NULL columns without a default that Spacegate cannot fill: writing will be refused"),
@@ -119,6 +126,8 @@ async function inspect(client: pg.Client, settings: DatabaseSettings): Promise<F
     alembicHead: head?.rows[0]?.version_num ?? null,
     columns: [...schema.columns.keys()],
     capabilities: schema.capabilities,
+    optionalColumns: schema.optionalColumns,
+    defaultedColumns: schema.defaultedColumns,
     unknownRequiredColumns: schema.unknownRequiredColumns,
     spaceCount: counts[0]?.space_count ?? 0,
     spacesWithoutKey: counts[0]?.spaces_without_key ?? 0,

@@ -1,10 +1,10 @@
-import { createHash, randomUUID } from "node:crypto";
+import { createHash } from "node:crypto";
 import type pg from "pg";
 import { AppError } from "../errors";
 import type { ToolInfo } from "../mcp/discover";
 import { encryptToken, isUsablePublicKey } from "./encrypt-token";
 import { classifyPgError } from "./errors";
-import { type ProviderSchema, readProviderSchema } from "./schema";
+import { type ColumnInfo, type ProviderSchema, readProviderSchema } from "./schema";
 import { toDifyTools } from "./tools";
 
 export interface ProviderSpec {
@@ -15,12 +15,20 @@ export interface ProviderSpec {
   serverIdentifier: string;
   /** The gateway URL, plaintext. */
   serverUrl: string;
+  /** How Dify reaches the gateway URL; written where Dify has a `transport` column. */
+  transport: "streamable-http" | "sse";
+  /**
+   * Names what the row belongs to on Spacegate's side (one access grant). A new row's id is derived
+   * from it and the tenant, so a row Spacegate wrote is known as its own even before its id is
+   * recorded; a row created in Dify has an id Dify chose and can never match.
+   */
+  owner: string;
   /** "sg_…", plaintext. */
   credential: string;
   icon: { emoji: string; background: string };
   tools: ToolInfo[];
   timeouts: { timeout: number; sseReadTimeout: number };
-  /** The provider id recorded after an earlier sync. */
+  /** The provider id recorded after an earlier sync (rows written before ids were derived included). */
   knownProviderId?: string | null;
   /** The `digest` returned by the earlier sync: tells an edit in Dify from a change of ours. */
   knownDigest?: string | null;
@@ -66,8 +74,8 @@ const sha256 = (text: string) => createHash("sha256").update(text, "utf8").diges
 const refuse = (code: string, message: string, details?: unknown) =>
   new AppError(code, message, { status: 422, details });
 
-// The tenant, its active owner (else an active admin), and every row that holds our id, URL, name or
-// identifier, locked so Dify cannot delete one between our read and our write.
+// The tenant, its active owner (else an active admin), and every row that holds one of our ids, our
+// URL, name or identifier, locked so Dify cannot delete one between our read and our write.
 const FIND_SQL = `
   SELECT t.name, t.status, t.encrypt_public_key,
          (SELECT j.account_id
@@ -78,7 +86,7 @@ const FIND_SQL = `
          (SELECT coalesce(json_agg(p), '[]'::json)
             FROM (SELECT * FROM tool_mcp_providers
                    WHERE tenant_id = t.id
-                     AND (id = $2 OR server_url_hash = $3 OR name = $4 OR server_identifier = $5)
+                     AND (id = ANY($2::uuid[]) OR server_url_hash = $3 OR name = $4 OR server_identifier = $5)
                      FOR UPDATE) p) AS providers
     FROM tenants t
    WHERE t.id = $1`;
@@ -100,6 +108,33 @@ const lockKey = (tenantId: string, serverIdentifier: string) =>
     .update(`spacegate:mcp-provider\0${tenantId}\0${serverIdentifier}`)
     .digest()
     .readBigInt64BE(0);
+
+/**
+ * The id Spacegate gives the row of `owner` in `tenantId`: a UUID (version 8, custom) from a hash of
+ * both. Dify creates its own rows with random ids, so only a row Spacegate wrote carries it.
+ */
+export function ownedProviderId(tenantId: string, owner: string): string {
+  const bytes = createHash("sha256").update(`spacegate:mcp-provider-id\0${tenantId}\0${owner}`).digest();
+  bytes[6] = ((bytes[6] ?? 0) & 0x0f) | 0x80;
+  bytes[8] = ((bytes[8] ?? 0) & 0x3f) | 0x80;
+  const hex = bytes.subarray(0, 16).toString("hex");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+// The values the transport column may use for each transport, the most likely first. No Dify code
+// reading the column was found in its public source: its migration defaults to 'sse', Dify's Python
+// MCP configurations name the other 'streamable_http', and Dify's URL-based client calls it "mcp".
+// When the column limits its values (an enum or a CHECK), the first one it accepts is written.
+const TRANSPORT_VALUES: Record<ProviderSpec["transport"], string[]> = {
+  "streamable-http": ["streamable_http", "streamable-http", "streamablehttp", "mcp", "http"],
+  sse: ["sse"],
+};
+
+const transportValue = (column: ColumnInfo | undefined, transport: ProviderSpec["transport"]) => {
+  const candidates = TRANSPORT_VALUES[transport];
+  if (!column?.values) return candidates[0];
+  return candidates.find((value) => column.values?.includes(value));
+};
 
 const parseJson = (value: unknown): unknown => {
   if (typeof value !== "string") return value;
@@ -133,6 +168,7 @@ const DIGEST_COLUMNS = [
   "timeout",
   "sse_read_timeout",
   "identity_mode",
+  "transport",
 ];
 
 /** What a person sees and edits in a provider row; encrypted values, author and timestamps left out. */
@@ -150,24 +186,25 @@ const digestOf = (row: Row) => {
   );
 };
 
-const conflictWith = (row: ProviderRow, spec: ProviderSpec, spaceName: string) => {
+/** A row Spacegate did not write that holds our URL, name or identifier: reported, never touched. */
+const conflictWith = (row: ProviderRow, spec: ProviderSpec, serverUrlHash: string, spaceName: string) => {
   const details = { providerId: row.id, name: row.name, serverIdentifier: row.server_identifier };
-  const where = `in space "${spaceName}", created by someone in Dify`;
+  const where = `in space "${spaceName}", created in Dify (Spacegate has no record of writing it)`;
+  if (row.server_url_hash === serverUrlHash)
+    return refuse(
+      "url_conflict",
+      `A provider named "${row.name}" (server identifier "${row.server_identifier}") already points at this instance's gateway URL ${where}. Spacegate leaves it as it is: delete it in Dify, then sync again.`,
+      details,
+    );
   if (row.name === spec.name)
     return refuse(
       "name_conflict",
       `A provider named "${row.name}" already exists ${where}; rename the instance or remove that provider.`,
       details,
     );
-  if (row.server_identifier === spec.serverIdentifier)
-    return refuse(
-      "name_conflict",
-      `A provider with server identifier "${row.server_identifier}" ("${row.name}") already exists ${where}; change the instance's identifier or remove that provider.`,
-      details,
-    );
   return refuse(
     "name_conflict",
-    `Another provider, "${row.name}", already points at this instance's gateway URL in space "${spaceName}"; remove it in Dify.`,
+    `A provider with server identifier "${row.server_identifier}" ("${row.name}") already exists ${where}; change the instance's identifier or remove that provider.`,
     details,
   );
 };
@@ -184,7 +221,7 @@ const toAppError = (error: unknown): unknown => {
   const pgError = error as { code?: string; constraint?: string; column?: string };
   if (pgError.code === "23505")
     return refuse(
-      "name_conflict",
+      pgError.constraint === "unique_mcp_provider_server_url" ? "url_conflict" : "name_conflict",
       `A provider with the same ${UNIQUE_FIELDS[pgError.constraint ?? ""] ?? "name"} was just created in this Dify space by someone else; rename the instance or remove that provider, then sync again.`,
       { constraint: pgError.constraint },
     );
@@ -275,9 +312,10 @@ const checkSpec = (spec: ProviderSpec, schema: ProviderSchema) => {
 
 /**
  * Writes Spacegate's MCP provider row into one Dify tenant, in one transaction serialised per
- * (tenant, identifier): creates it, or updates the row that is ours (the recorded id, or the hash
- * of the URL only we produce). Never touches a row someone else wrote: any other row holding our
- * name or identifier makes it refuse with `name_conflict`.
+ * (tenant, identifier): creates it, or updates the row that is ours. A row is ours only by its id:
+ * the one recorded after an earlier sync, or the one derived from the owner (`ownedProviderId`).
+ * Never touches any other row: one holding our gateway URL makes it refuse with `url_conflict`,
+ * one holding our name or identifier with `name_conflict`.
  */
 export async function writeProvider(
   pool: pg.Pool,
@@ -294,6 +332,8 @@ export async function writeProvider(
     const serverUrlHash = sha256(url);
     const tools = toDifyTools(spec.tools);
     const knownId = spec.knownProviderId && UUID.test(spec.knownProviderId) ? spec.knownProviderId : null;
+    const ownedId = ownedProviderId(spec.tenantId, spec.owner);
+    const ownIds = knownId ? [knownId, ownedId] : [ownedId];
 
     const { result, roundTrips } = await inTransaction(
       pool,
@@ -301,7 +341,7 @@ export async function writeProvider(
       async (query) => {
         const { rows } = await query(FIND_SQL, [
           spec.tenantId,
-          knownId,
+          ownIds,
           serverUrlHash,
           spec.name,
           spec.serverIdentifier,
@@ -328,11 +368,14 @@ export async function writeProvider(
             `The Dify space "${tenant.name}" has no active owner or admin to write the provider for. Activate one in Dify.`,
           );
 
-        const ours =
-          tenant.providers.find((row) => row.id === knownId) ??
-          tenant.providers.find((row) => row.server_url_hash === serverUrlHash);
-        const foreign = tenant.providers.find((row) => row !== ours);
-        if (foreign) throw conflictWith(foreign, spec, tenant.name);
+        const ours = ownIds.map((id) => tenant.providers.find((row) => row.id === id)).find(Boolean);
+        const foreign = tenant.providers
+          .filter((row) => !ownIds.includes(row.id))
+          .sort(
+            (a, b) =>
+              Number(b.server_url_hash === serverUrlHash) - Number(a.server_url_hash === serverUrlHash),
+          );
+        if (foreign[0]) throw conflictWith(foreign[0], spec, serverUrlHash, tenant.name);
 
         const values: Row = Object.fromEntries(
           Object.entries({
@@ -352,7 +395,8 @@ export async function writeProvider(
               Authorization: encryptToken(publicKey, `Bearer ${spec.credential}`),
             }),
             identity_mode: "off",
-          }).filter(([column]) => schema.columns.has(column)),
+            transport: transportValue(schema.columns.get("transport"), spec.transport),
+          }).filter(([column, value]) => schema.columns.has(column) && value !== undefined),
         );
         const digest = digestOf(values);
         const repairedDrift =
@@ -383,7 +427,7 @@ export async function writeProvider(
             [providerId, ...params],
           );
         } else {
-          providerId = randomUUID();
+          providerId = ownedId;
           await query(
             `INSERT INTO tool_mcp_providers (id, ${columns.join(", ")}, created_at, updated_at)
              VALUES ($1, ${columns.map((_, index) => `$${index + 2}`).join(", ")}, ${NOW_UTC}, ${NOW_UTC})`,
@@ -409,25 +453,27 @@ export async function writeProvider(
 }
 
 /**
- * Deletes Spacegate's provider row: only the row with this id in this tenant that still carries our
- * identifier. Serialised with writes of the same provider.
+ * Deletes Spacegate's provider row, found only by its ids (the recorded one, and the one derived
+ * from `owner`) in this tenant, and only while it still carries our identifier. Serialised with
+ * writes of the same provider. Any other row, whatever URL, name or identifier it holds, is left.
  */
 export async function removeProvider(
   pool: pg.Pool,
   tenantId: string,
-  providerId: string,
-  expected: { serverIdentifier: string },
+  own: { providerId?: string | null; owner: string; serverIdentifier: string },
 ): Promise<{ removed: boolean }> {
-  if (!UUID.test(tenantId) || !UUID.test(providerId)) return { removed: false };
+  if (!UUID.test(tenantId)) return { removed: false };
+  const ids = [ownedProviderId(tenantId, own.owner)];
+  if (own.providerId && UUID.test(own.providerId)) ids.push(own.providerId);
   try {
     const { result } = await inTransaction(
       pool,
-      lockKey(tenantId, expected.serverIdentifier),
+      lockKey(tenantId, own.serverIdentifier),
       async (query) =>
         (
           await query(
-            "DELETE FROM tool_mcp_providers WHERE id = $1 AND tenant_id = $2 AND server_identifier = $3",
-            [providerId, tenantId, expected.serverIdentifier],
+            "DELETE FROM tool_mcp_providers WHERE id = ANY($1::uuid[]) AND tenant_id = $2 AND server_identifier = $3",
+            [ids, tenantId, own.serverIdentifier],
           )
         ).rowCount ?? 0,
     );

@@ -13,6 +13,7 @@ import {
   type DifyFixture,
   type DifyLevel,
   databaseSettings,
+  NEWER_PROVIDER_COLUMNS,
 } from "../../support/dify-fixture";
 import { freePort, startEmbeddedPostgres } from "../../support/embedded-postgres";
 import { createTestDatabase } from "../../support/postgres";
@@ -25,9 +26,27 @@ const failureOf = async (...args: Parameters<typeof checkDify>) => {
 
 describe("checkDify against a Dify database", () => {
   test.each([
-    ["1.6.0", { timeouts: false, headers: false, identityMode: false, serverIdentifierMaxLength: 24 }, 13],
-    ["1.9.0", { timeouts: true, headers: true, identityMode: false, serverIdentifierMaxLength: 64 }, 16],
-    ["1.15.0", { timeouts: true, headers: true, identityMode: true, serverIdentifierMaxLength: 64 }, 17],
+    [
+      "1.6.0",
+      {
+        timeouts: false,
+        headers: false,
+        identityMode: false,
+        transport: false,
+        serverIdentifierMaxLength: 24,
+      },
+      13,
+    ],
+    [
+      "1.9.0",
+      { timeouts: true, headers: true, identityMode: false, transport: false, serverIdentifierMaxLength: 64 },
+      16,
+    ],
+    [
+      "1.15.0",
+      { timeouts: true, headers: true, identityMode: true, transport: false, serverIdentifierMaxLength: 64 },
+      17,
+    ],
   ] as const)(
     "accepts Dify %s and reports what its schema can do",
     async (level, capabilities, columnCount) => {
@@ -55,14 +74,26 @@ describe("checkDify against a Dify database", () => {
     beforeAll(async () => {
       fixture = await createDifyFixture({
         level: "1.15.0",
-        extraColumns: ["transport varchar(16) NOT NULL", "region text DEFAULT 'eu' NOT NULL", "note text"],
+        extraColumns: [
+          NEWER_PROVIDER_COLUMNS.transport,
+          NEWER_PROVIDER_COLUMNS.forwardUserIdentity,
+          "audience varchar(16) NOT NULL",
+          "region text DEFAULT 'eu' NOT NULL",
+          "note text",
+        ],
       });
     });
     afterAll(() => fixture.close());
 
-    test("lists NOT NULL columns it cannot fill", async () => {
+    test("lists the optional columns it found, those it leaves to their defaults, and those it cannot fill", async () => {
       const result = await checkDify(databaseSettings(fixture.url));
-      expect(result).toMatchObject({ ok: true, unknownRequiredColumns: ["transport"] });
+      expect(result).toMatchObject({
+        ok: true,
+        capabilities: { transport: true },
+        optionalColumns: ["timeout", "sse_read_timeout", "encrypted_headers", "identity_mode", "transport"],
+        defaultedColumns: ["forward_user_identity", "region", "note"],
+        unknownRequiredColumns: ["audience"],
+      });
     });
 
     test("accepts a role that may read Dify's tables and write providers", async () => {

@@ -12,6 +12,7 @@ import {
   type DifyLevel,
   databaseSettings,
   insertForeignProvider,
+  NEWER_PROVIDER_COLUMNS,
 } from "../../support/dify-fixture";
 
 type ProviderRow = {
@@ -75,6 +76,8 @@ describe.each<DifyLevel>(["1.6.0", "1.9.0", "1.15.0"])("writeProvider at Dify %s
     name: "Weather Tools",
     serverIdentifier: "weather",
     serverUrl: "https://gw.example.com/gateway/ins_weather01/mcp",
+    transport: "streamable-http",
+    owner: "ins_weather01@plt_writer",
     credential: "sg_first-credential_AbC123",
     icon: { emoji: "🔗", background: "#6366F1" },
     tools: TOOLS,
@@ -238,7 +241,7 @@ describe.each<DifyLevel>(["1.6.0", "1.9.0", "1.15.0"])("writeProvider at Dify %s
     expect(JSON.stringify(rows[0])).not.toContain("sg_first");
   });
 
-  test("finds its row by the gateway URL when no provider id was recorded", async () => {
+  test("finds its own row when no provider id was recorded, by the id it derives from its owner", async () => {
     const owner = space("Space 002");
     const first = await writeProvider(pool(), spec(owner.id));
 
@@ -268,7 +271,7 @@ describe.each<DifyLevel>(["1.6.0", "1.9.0", "1.15.0"])("writeProvider at Dify %s
     );
 
     expect(second).toMatchObject({ action: "created", repairedDrift: true });
-    expect(second.providerId).not.toBe(first.providerId);
+    expect(second.providerId).toBe(first.providerId);
     expect((await rowsIn(owner.id)).map((row) => row.id)).toEqual([second.providerId]);
   });
 
@@ -358,6 +361,81 @@ describe.each<DifyLevel>(["1.6.0", "1.9.0", "1.15.0"])("writeProvider at Dify %s
     expect(await rowsIn(owner.id)).toEqual(before);
   });
 
+  /** The URL hash Dify stores for the gateway URL this spec writes (1.6 carries the credential in it). */
+  const gatewayHash = (overrides: Partial<ProviderSpec> = {}) => {
+    const { serverUrl, credential } = spec("", overrides);
+    return headers ? serverUrl : `${serverUrl}?sg_token=${encodeURIComponent(credential)}`;
+  };
+
+  test("never takes a row created in Dify that points at the gateway URL: url_conflict, the row unchanged", async () => {
+    const owner = space("Space 001");
+    const foreignId = await insertForeignProvider(fixture, {
+      tenantId: owner.id,
+      name: "Their weather",
+      serverIdentifier: "their_weather",
+      serverUrl: gatewayHash(),
+      tools: [{ name: "theirs" }],
+    });
+    const before = await rowsIn(owner.id);
+
+    const error = await refusal(writeProvider(pool(), spec(owner.id)));
+
+    expect(error).toMatchObject({ code: "url_conflict", status: 422, details: { providerId: foreignId } });
+    expect(error.message).toContain('"Their weather"');
+    expect(error.message).toContain('"Space 001"');
+    expect(await rowsIn(owner.id)).toEqual(before);
+  });
+
+  test("leaves a row added in Dify with the gateway URL after its own row was deleted there", async () => {
+    const owner = space("Space 002");
+    const first = await writeProvider(pool(), spec(owner.id));
+    await fixture.query("DELETE FROM tool_mcp_providers WHERE id = $1", [first.providerId]);
+    await insertForeignProvider(fixture, {
+      tenantId: owner.id,
+      name: "Hand made",
+      serverIdentifier: "hand_made",
+      serverUrl: gatewayHash(),
+    });
+    const before = await rowsIn(owner.id);
+
+    for (const skipUnchanged of [false, true]) {
+      const error = await refusal(
+        writeProvider(
+          pool(),
+          spec(owner.id, {
+            knownProviderId: first.providerId,
+            knownDigest: first.digest,
+            skipUnchanged,
+          }),
+        ),
+      );
+
+      expect(error.code).toBe("url_conflict");
+      expect(await rowsIn(owner.id)).toEqual(before);
+    }
+  });
+
+  test("still updates a row written before ids were derived, found by its recorded id", async () => {
+    const owner = space("Space 002");
+    const first = await writeProvider(pool(), spec(owner.id));
+    const legacyId = randomUUID();
+    await fixture.query("UPDATE tool_mcp_providers SET id = $2 WHERE id = $1", [first.providerId, legacyId]);
+
+    const second = await writeProvider(
+      pool(),
+      spec(owner.id, {
+        credential: "sg_after_upgrade",
+        knownProviderId: legacyId,
+        knownDigest: first.digest,
+      }),
+    );
+
+    expect(second).toMatchObject({ providerId: legacyId, action: "updated", repairedDrift: false });
+    const rows = await rowsIn(owner.id);
+    expect(rows.map((row) => row.id)).toEqual([legacyId]);
+    expect(credentialOf(rows[0]!)).toBe("sg_after_upgrade");
+  });
+
   test("restores the gateway URL of its row after it was changed in Dify, found by its recorded id", async () => {
     const owner = space("Space 001");
     const first = await writeProvider(pool(), spec(owner.id));
@@ -387,6 +465,7 @@ describe.each<DifyLevel>(["1.6.0", "1.9.0", "1.15.0"])("writeProvider at Dify %s
         spec(owner.id, {
           serverIdentifier: "weather_two",
           serverUrl: "https://gw.example.com/gateway/ins_2/mcp",
+          owner: "ins_2@plt_writer",
         }),
       ),
     );
@@ -405,6 +484,7 @@ describe.each<DifyLevel>(["1.6.0", "1.9.0", "1.15.0"])("writeProvider at Dify %s
         name: "Calendar",
         serverIdentifier: "calendar",
         serverUrl: "https://gw.example.com/gateway/ins_calendar/mcp",
+        owner: "ins_calendar@plt_writer",
       }),
     );
     await writeProvider(pool(), spec(space("Space 002").id));
@@ -496,18 +576,117 @@ describe.each<DifyLevel>(["1.6.0", "1.9.0", "1.15.0"])("writeProvider at Dify %s
     const newer = await createDifyFixture({
       level,
       spaces: 1,
-      extraColumns: ["transport varchar(20) NOT NULL"],
+      extraColumns: ["audience varchar(20) NOT NULL"],
     });
     const newerPool = new pg.Pool({ connectionString: newer.url, max: 1 });
     try {
       const error = await refusal(writeProvider(newerPool, spec(newer.spaces[0]!.id)));
 
       expect(error).toMatchObject({ code: "unknown_required_column", status: 422 });
-      expect(error.message).toContain("transport");
+      expect(error.message).toContain("audience");
       expect(await newer.query("SELECT id FROM tool_mcp_providers")).toEqual([]);
     } finally {
       await newerPool.end();
       await newer.close();
+    }
+  });
+});
+
+describe("writeProvider on a Dify with a transport column", () => {
+  let fixture: DifyFixture;
+  const pool = () => pools.get("plt_writer_newer", databaseSettings(fixture.url));
+  const [first, second] = [0, 1];
+  const tenant = (index: number) => fixture.spaces[index]!.id;
+  const spec = (tenantId: string, overrides: Partial<ProviderSpec> = {}): ProviderSpec => ({
+    tenantId,
+    name: "Weather Tools",
+    serverIdentifier: "weather",
+    serverUrl: "https://gw.example.com/gateway/ins_weather01/mcp",
+    transport: "streamable-http",
+    owner: "ins_weather01@plt_newer",
+    credential: "sg_abc",
+    icon: { emoji: "🔗", background: "#6366F1" },
+    tools: TOOLS,
+    timeouts: { timeout: 30, sseReadTimeout: 300 },
+    ...overrides,
+  });
+  const rowOf = async (providerId: string) =>
+    (
+      await fixture.query<{ transport: string; forward_user_identity: boolean }>(
+        "SELECT transport, forward_user_identity FROM tool_mcp_providers WHERE id = $1",
+        [providerId],
+      )
+    )[0];
+
+  beforeAll(async () => {
+    fixture = await createDifyFixture({
+      level: "1.15.0",
+      extraColumns: [NEWER_PROVIDER_COLUMNS.transport, NEWER_PROVIDER_COLUMNS.forwardUserIdentity],
+    });
+  });
+  afterAll(() => fixture.close());
+  beforeEach(async () => {
+    await fixture.query("DELETE FROM tool_mcp_providers");
+  });
+
+  test("writes the instance's transport as Dify names it, and leaves forward_user_identity to its default", async () => {
+    const streamable = await writeProvider(pool(), spec(tenant(first)));
+    const sse = await writeProvider(
+      pool(),
+      spec(tenant(second), {
+        serverUrl: "https://gw.example.com/gateway/ins_weather01/sse",
+        transport: "sse",
+      }),
+    );
+
+    expect(await rowOf(streamable.providerId)).toEqual({
+      transport: "streamable_http",
+      forward_user_identity: false,
+    });
+    expect(await rowOf(sse.providerId)).toEqual({ transport: "sse", forward_user_identity: false });
+  });
+
+  test("repairs a transport changed in Dify and keeps what Dify set in a column it does not know", async () => {
+    const written = await writeProvider(pool(), spec(tenant(first)));
+    await fixture.query(
+      "UPDATE tool_mcp_providers SET transport = 'sse', forward_user_identity = true WHERE id = $1",
+      [written.providerId],
+    );
+
+    const again = await writeProvider(
+      pool(),
+      spec(tenant(first), {
+        knownProviderId: written.providerId,
+        knownDigest: written.digest,
+        skipUnchanged: true,
+      }),
+    );
+
+    expect(again).toMatchObject({ action: "updated", repairedDrift: true });
+    expect(await rowOf(written.providerId)).toEqual({
+      transport: "streamable_http",
+      forward_user_identity: true,
+    });
+  });
+
+  test("writes the value a constrained transport column accepts", async () => {
+    const constrained = await createDifyFixture({
+      level: "1.15.0",
+      spaces: 1,
+      extraColumns: ["transport varchar(32) DEFAULT 'sse' NOT NULL CHECK (transport IN ('sse', 'mcp'))"],
+    });
+    const constrainedPool = new pg.Pool({ connectionString: constrained.url, max: 1 });
+    try {
+      const written = await writeProvider(constrainedPool, spec(constrained.spaces[0]!.id));
+
+      const [row] = await constrained.query<{ transport: string }>(
+        "SELECT transport FROM tool_mcp_providers WHERE id = $1",
+        [written.providerId],
+      );
+      expect(row!.transport).toBe("mcp");
+    } finally {
+      await constrainedPool.end();
+      await constrained.close();
     }
   });
 });
@@ -528,6 +707,8 @@ describe("removeProvider", () => {
       name: "Weather Tools",
       serverIdentifier: "weather",
       serverUrl: "https://gw.example.com/gateway/ins_weather01/mcp",
+      transport: "streamable-http",
+      owner: "ins_weather01@plt_remove",
       credential: "sg_abc",
       icon: { emoji: "🔗", background: "#6366F1" },
       tools: TOOLS,
@@ -539,22 +720,50 @@ describe("removeProvider", () => {
       serverIdentifier: "weather",
       serverUrl: "https://mcp.example.org/weather",
     });
+    const handMade = await insertForeignProvider(fixture, {
+      tenantId: ours.id,
+      name: "Hand made",
+      serverIdentifier: "hand_made",
+      serverUrl: "https://gw.example.com/gateway/ins_weather01/sse",
+    });
+    const own = { owner: "ins_weather01@plt_remove", serverIdentifier: "weather" };
 
-    expect(await removeProvider(pool(), theirs.id, foreignId, { serverIdentifier: "other" })).toEqual({
+    expect(await removeProvider(pool(), theirs.id, own)).toEqual({ removed: false });
+    expect(await removeProvider(pool(), ours.id, { ...own, serverIdentifier: "hand_made" })).toEqual({
       removed: false,
     });
-    expect(await removeProvider(pool(), ours.id, foreignId, { serverIdentifier: "weather" })).toEqual({
-      removed: false,
-    });
-    expect(await removeProvider(pool(), ours.id, providerId, { serverIdentifier: "weather" })).toEqual({
-      removed: true,
-    });
-    expect(await removeProvider(pool(), ours.id, providerId, { serverIdentifier: "weather" })).toEqual({
-      removed: false,
-    });
+    expect(await removeProvider(pool(), ours.id, { ...own, providerId })).toEqual({ removed: true });
+    expect(await removeProvider(pool(), ours.id, { ...own, providerId })).toEqual({ removed: false });
 
-    const left = await fixture.query<{ id: string }>("SELECT id FROM tool_mcp_providers");
-    expect(left.map((row) => row.id)).toEqual([foreignId]);
+    const left = await fixture.query<{ id: string }>("SELECT id FROM tool_mcp_providers ORDER BY name");
+    expect(left.map((row) => row.id)).toEqual([handMade, foreignId]);
+  });
+
+  test("removes a row written before ids were derived, by its recorded id", async () => {
+    const [ours] = fixture.spaces;
+    const { providerId } = await writeProvider(pool(), {
+      tenantId: ours!.id,
+      name: "Legacy",
+      serverIdentifier: "legacy",
+      serverUrl: "https://gw.example.com/gateway/ins_legacy/mcp",
+      transport: "streamable-http",
+      owner: "ins_legacy@plt_remove",
+      credential: "sg_abc",
+      icon: { emoji: "🔗", background: "#6366F1" },
+      tools: [],
+      timeouts: { timeout: 30, sseReadTimeout: 300 },
+    });
+    const legacyId = randomUUID();
+    await fixture.query("UPDATE tool_mcp_providers SET id = $2 WHERE id = $1", [providerId, legacyId]);
+
+    expect(
+      await removeProvider(pool(), ours!.id, {
+        providerId: legacyId,
+        owner: "ins_legacy@plt_remove",
+        serverIdentifier: "legacy",
+      }),
+    ).toEqual({ removed: true });
+    expect(await fixture.query("SELECT id FROM tool_mcp_providers WHERE id = $1", [legacyId])).toEqual([]);
   });
 
   test("keeps a row whose identifier was changed in Dify", async () => {
@@ -564,6 +773,8 @@ describe("removeProvider", () => {
       name: "Calendar",
       serverIdentifier: "calendar",
       serverUrl: "https://gw.example.com/gateway/ins_calendar/mcp",
+      transport: "streamable-http",
+      owner: "ins_calendar@plt_remove",
       credential: "sg_abc",
       icon: { emoji: "📅", background: "#FFFFFF" },
       tools: [],
@@ -573,14 +784,18 @@ describe("removeProvider", () => {
       providerId,
     ]);
 
-    expect(await removeProvider(pool(), ours!.id, providerId, { serverIdentifier: "calendar" })).toEqual({
-      removed: false,
-    });
+    expect(
+      await removeProvider(pool(), ours!.id, {
+        providerId,
+        owner: "ins_calendar@plt_remove",
+        serverIdentifier: "calendar",
+      }),
+    ).toEqual({ removed: false });
   });
 
   test("answers removed false for ids that are not UUIDs", async () => {
-    expect(await removeProvider(pool(), "nope", "nope", { serverIdentifier: "weather" })).toEqual({
-      removed: false,
-    });
+    expect(
+      await removeProvider(pool(), "nope", { providerId: "nope", owner: "x", serverIdentifier: "weather" }),
+    ).toEqual({ removed: false });
   });
 });

@@ -181,8 +181,14 @@ export interface paths {
                         timeouts: boolean;
                         headers: boolean;
                         identityMode: boolean;
+                        /** @description Dify picks the transport from a column, which Spacegate fills */
+                        transport: boolean;
                         serverIdentifierMaxLength: number;
                       };
+                      /** @description Columns only some Dify versions have, found here; Spacegate writes them */
+                      optionalColumns: string[];
+                      /** @description Columns Spacegate does not know that have a default or allow NULL: left to Dify's default */
+                      defaultedColumns: string[];
                       /** @description NOT NULL columns without a default that Spacegate cannot fill: writing will be refused */
                       unknownRequiredColumns: string[];
                       /** @description All tenants, archived ones included */
@@ -319,8 +325,14 @@ export interface paths {
                       timeouts: boolean;
                       headers: boolean;
                       identityMode: boolean;
+                      /** @description Dify picks the transport from a column, which Spacegate fills */
+                      transport: boolean;
                       serverIdentifierMaxLength: number;
                     };
+                    /** @description Columns only some Dify versions have, found here; Spacegate writes them */
+                    optionalColumns: string[];
+                    /** @description Columns Spacegate does not know that have a default or allow NULL: left to Dify's default */
+                    defaultedColumns: string[];
                     /** @description NOT NULL columns without a default that Spacegate cannot fill: writing will be refused */
                     unknownRequiredColumns: string[];
                     /** @description All tenants, archived ones included */
@@ -448,8 +460,14 @@ export interface paths {
                     timeouts: boolean;
                     headers: boolean;
                     identityMode: boolean;
+                    /** @description Dify picks the transport from a column, which Spacegate fills */
+                    transport: boolean;
                     serverIdentifierMaxLength: number;
                   };
+                  /** @description Columns only some Dify versions have, found here; Spacegate writes them */
+                  optionalColumns: string[];
+                  /** @description Columns Spacegate does not know that have a default or allow NULL: left to Dify's default */
+                  defaultedColumns: string[];
                   /** @description NOT NULL columns without a default that Spacegate cannot fill: writing will be refused */
                   unknownRequiredColumns: string[];
                   /** @description All tenants, archived ones included */
@@ -571,8 +589,14 @@ export interface paths {
                       timeouts: boolean;
                       headers: boolean;
                       identityMode: boolean;
+                      /** @description Dify picks the transport from a column, which Spacegate fills */
+                      transport: boolean;
                       serverIdentifierMaxLength: number;
                     };
+                    /** @description Columns only some Dify versions have, found here; Spacegate writes them */
+                    optionalColumns: string[];
+                    /** @description Columns Spacegate does not know that have a default or allow NULL: left to Dify's default */
+                    defaultedColumns: string[];
                     /** @description NOT NULL columns without a default that Spacegate cannot fill: writing will be refused */
                     unknownRequiredColumns: string[];
                     /** @description All tenants, archived ones included */
@@ -769,8 +793,14 @@ export interface paths {
                       timeouts: boolean;
                       headers: boolean;
                       identityMode: boolean;
+                      /** @description Dify picks the transport from a column, which Spacegate fills */
+                      transport: boolean;
                       serverIdentifierMaxLength: number;
                     };
+                    /** @description Columns only some Dify versions have, found here; Spacegate writes them */
+                    optionalColumns: string[];
+                    /** @description Columns Spacegate does not know that have a default or allow NULL: left to Dify's default */
+                    defaultedColumns: string[];
                     /** @description NOT NULL columns without a default that Spacegate cannot fill: writing will be refused */
                     unknownRequiredColumns: string[];
                     /** @description All tenants, archived ones included */
@@ -921,8 +951,14 @@ export interface paths {
                       timeouts: boolean;
                       headers: boolean;
                       identityMode: boolean;
+                      /** @description Dify picks the transport from a column, which Spacegate fills */
+                      transport: boolean;
                       serverIdentifierMaxLength: number;
                     };
+                    /** @description Columns only some Dify versions have, found here; Spacegate writes them */
+                    optionalColumns: string[];
+                    /** @description Columns Spacegate does not know that have a default or allow NULL: left to Dify's default */
+                    defaultedColumns: string[];
                     /** @description NOT NULL columns without a default that Spacegate cannot fill: writing will be refused */
                     unknownRequiredColumns: string[];
                     /** @description All tenants, archived ones included */

@@ -84,6 +84,8 @@ export const SPACE_REASONS: Record<string, string> = {
 
 export const SYNC_ERRORS: Record<string, string> = {
   name_conflict: "Another tool in this space already uses this name or identifier.",
+  url_conflict:
+    "A tool someone added in Dify already points at this gateway URL; Spacegate leaves it alone. Delete it in Dify, then sync again.",
   key_not_pem: "This space's encryption key is not a PEM public key.",
   tenant_archived: "The space is archived in Dify.",
   unknown_required_column: "Dify's table has a required column Spacegate does not know how to fill.",

@@ -551,6 +551,12 @@ export function CheckResultView({ result, heading }: { result: CheckResult; head
             Headers {result.capabilities.headers ? "supported" : "not supported (credential goes in the URL)"}
             ; identifiers up to {result.capabilities.serverIdentifierMaxLength} characters
           </li>
+          {result.optionalColumns.length > 0 && (
+            <li>Optional columns: {result.optionalColumns.join(", ")}</li>
+          )}
+          {result.defaultedColumns.length > 0 && (
+            <li>Left to Dify's defaults: {result.defaultedColumns.join(", ")}</li>
+          )}
           {result.unknownRequiredColumns.length > 0 && (
             <li>
               Writing will be refused: unknown required columns {result.unknownRequiredColumns.join(", ")}
