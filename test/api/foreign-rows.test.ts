@@ -18,13 +18,7 @@ describe("a provider someone added in Dify by hand", () => {
     t = await startTestRuntime({ publicUrl: "https://gw.example.test" });
     dify = await createDifyFixture({ level: "1.15.0", spaces: 2 });
     platformId = await t.createPlatform(dify.url);
-    instanceId = (
-      await t.request("POST", "/api/instances", {
-        name: "Echo tools",
-        identifier: "echo-tools",
-        upstream: { url: upstream.mcpUrl, transport: "streamable-http" },
-      })
-    ).body.id;
+    instanceId = await t.createInstance({ name: "Echo tools", upstreamUrl: upstream.mcpUrl });
   });
   afterAll(async () => {
     await t.close();

@@ -58,6 +58,20 @@ const refusal = async (promise: Promise<unknown>): Promise<AppError> => {
   throw error ?? new Error("expected a refusal");
 };
 
+const providerSpec = (tenantId: string, overrides: Partial<ProviderSpec> = {}): ProviderSpec => ({
+  tenantId,
+  name: "Weather Tools",
+  serverIdentifier: "weather",
+  serverUrl: "https://gw.example.com/gateway/ins_weather01/mcp",
+  transport: "streamable-http",
+  owner: "ins_weather01@plt_writer",
+  credential: "sg_first-credential_AbC123",
+  icon: { emoji: "🔗", background: "#6366F1" },
+  tools: TOOLS,
+  timeouts: { timeout: 45, sseReadTimeout: 600 },
+  ...overrides,
+});
+
 const pools = new DifyPools();
 afterAll(() => pools.closeAll());
 
@@ -71,19 +85,7 @@ describe.each<DifyLevel>(["1.6.0", "1.9.0", "1.15.0"])("writeProvider at Dify %s
       tenantId,
     ]);
 
-  const spec = (tenantId: string, overrides: Partial<ProviderSpec> = {}): ProviderSpec => ({
-    tenantId,
-    name: "Weather Tools",
-    serverIdentifier: "weather",
-    serverUrl: "https://gw.example.com/gateway/ins_weather01/mcp",
-    transport: "streamable-http",
-    owner: "ins_weather01@plt_writer",
-    credential: "sg_first-credential_AbC123",
-    icon: { emoji: "🔗", background: "#6366F1" },
-    tools: TOOLS,
-    timeouts: { timeout: 45, sseReadTimeout: 600 },
-    ...overrides,
-  });
+  const spec = providerSpec;
 
   /** The URL and credential Dify would use, decrypted the way Dify does. */
   const decrypted = (row: ProviderRow) => {
@@ -597,19 +599,7 @@ describe("writeProvider on a Dify with a transport column", () => {
   const pool = () => pools.get("plt_writer_newer", databaseSettings(fixture.url));
   const [first, second] = [0, 1];
   const tenant = (index: number) => fixture.spaces[index]!.id;
-  const spec = (tenantId: string, overrides: Partial<ProviderSpec> = {}): ProviderSpec => ({
-    tenantId,
-    name: "Weather Tools",
-    serverIdentifier: "weather",
-    serverUrl: "https://gw.example.com/gateway/ins_weather01/mcp",
-    transport: "streamable-http",
-    owner: "ins_weather01@plt_newer",
-    credential: "sg_abc",
-    icon: { emoji: "🔗", background: "#6366F1" },
-    tools: TOOLS,
-    timeouts: { timeout: 30, sseReadTimeout: 300 },
-    ...overrides,
-  });
+  const spec = providerSpec;
   const rowOf = async (providerId: string) =>
     (
       await fixture.query<{ transport: string; forward_user_identity: boolean }>(
@@ -694,6 +684,18 @@ describe("writeProvider on a Dify with a transport column", () => {
 describe("removeProvider", () => {
   let fixture: DifyFixture;
   const pool = () => pools.get("plt_writer_remove", databaseSettings(fixture.url));
+  /** Writes the row of instance `ins_<key>`, named and identified by `key`. */
+  const writeOwn = (tenantId: string, key: string) =>
+    writeProvider(
+      pool(),
+      providerSpec(tenantId, {
+        name: key,
+        serverIdentifier: key,
+        serverUrl: `https://gw.example.com/gateway/ins_${key}/mcp`,
+        owner: `ins_${key}@plt_remove`,
+      }),
+    );
+  const own = (key: string) => ({ owner: `ins_${key}@plt_remove`, serverIdentifier: key });
 
   beforeAll(async () => {
     fixture = await createDifyFixture({ level: "1.15.0" });
@@ -702,21 +704,10 @@ describe("removeProvider", () => {
 
   test("deletes only Spacegate's row, once", async () => {
     const [ours, theirs] = fixture.spaces as [DifyFixture["spaces"][number], DifyFixture["spaces"][number]];
-    const { providerId } = await writeProvider(pool(), {
-      tenantId: ours.id,
-      name: "Weather Tools",
-      serverIdentifier: "weather",
-      serverUrl: "https://gw.example.com/gateway/ins_weather01/mcp",
-      transport: "streamable-http",
-      owner: "ins_weather01@plt_remove",
-      credential: "sg_abc",
-      icon: { emoji: "🔗", background: "#6366F1" },
-      tools: TOOLS,
-      timeouts: { timeout: 30, sseReadTimeout: 300 },
-    });
+    const { providerId } = await writeOwn(ours.id, "weather");
     const foreignId = await insertForeignProvider(fixture, {
       tenantId: theirs.id,
-      name: "Weather Tools",
+      name: "weather",
       serverIdentifier: "weather",
       serverUrl: "https://mcp.example.org/weather",
     });
@@ -724,16 +715,19 @@ describe("removeProvider", () => {
       tenantId: ours.id,
       name: "Hand made",
       serverIdentifier: "hand_made",
-      serverUrl: "https://gw.example.com/gateway/ins_weather01/sse",
+      serverUrl: "https://gw.example.com/gateway/ins_weather/sse",
     });
-    const own = { owner: "ins_weather01@plt_remove", serverIdentifier: "weather" };
 
-    expect(await removeProvider(pool(), theirs.id, own)).toEqual({ removed: false });
-    expect(await removeProvider(pool(), ours.id, { ...own, serverIdentifier: "hand_made" })).toEqual({
+    expect(await removeProvider(pool(), theirs.id, own("weather"))).toEqual({ removed: false });
+    expect(
+      await removeProvider(pool(), ours.id, { ...own("weather"), serverIdentifier: "hand_made" }),
+    ).toEqual({ removed: false });
+    expect(await removeProvider(pool(), ours.id, { ...own("weather"), providerId })).toEqual({
+      removed: true,
+    });
+    expect(await removeProvider(pool(), ours.id, { ...own("weather"), providerId })).toEqual({
       removed: false,
     });
-    expect(await removeProvider(pool(), ours.id, { ...own, providerId })).toEqual({ removed: true });
-    expect(await removeProvider(pool(), ours.id, { ...own, providerId })).toEqual({ removed: false });
 
     const left = await fixture.query<{ id: string }>("SELECT id FROM tool_mcp_providers ORDER BY name");
     expect(left.map((row) => row.id)).toEqual([handMade, foreignId]);
@@ -741,56 +735,26 @@ describe("removeProvider", () => {
 
   test("removes a row written before ids were derived, by its recorded id", async () => {
     const [ours] = fixture.spaces;
-    const { providerId } = await writeProvider(pool(), {
-      tenantId: ours!.id,
-      name: "Legacy",
-      serverIdentifier: "legacy",
-      serverUrl: "https://gw.example.com/gateway/ins_legacy/mcp",
-      transport: "streamable-http",
-      owner: "ins_legacy@plt_remove",
-      credential: "sg_abc",
-      icon: { emoji: "🔗", background: "#6366F1" },
-      tools: [],
-      timeouts: { timeout: 30, sseReadTimeout: 300 },
-    });
+    const { providerId } = await writeOwn(ours!.id, "legacy");
     const legacyId = randomUUID();
     await fixture.query("UPDATE tool_mcp_providers SET id = $2 WHERE id = $1", [providerId, legacyId]);
 
-    expect(
-      await removeProvider(pool(), ours!.id, {
-        providerId: legacyId,
-        owner: "ins_legacy@plt_remove",
-        serverIdentifier: "legacy",
-      }),
-    ).toEqual({ removed: true });
+    expect(await removeProvider(pool(), ours!.id, { ...own("legacy"), providerId: legacyId })).toEqual({
+      removed: true,
+    });
     expect(await fixture.query("SELECT id FROM tool_mcp_providers WHERE id = $1", [legacyId])).toEqual([]);
   });
 
   test("keeps a row whose identifier was changed in Dify", async () => {
     const [ours] = fixture.spaces;
-    const { providerId } = await writeProvider(pool(), {
-      tenantId: ours!.id,
-      name: "Calendar",
-      serverIdentifier: "calendar",
-      serverUrl: "https://gw.example.com/gateway/ins_calendar/mcp",
-      transport: "streamable-http",
-      owner: "ins_calendar@plt_remove",
-      credential: "sg_abc",
-      icon: { emoji: "📅", background: "#FFFFFF" },
-      tools: [],
-      timeouts: { timeout: 30, sseReadTimeout: 300 },
-    });
+    const { providerId } = await writeOwn(ours!.id, "calendar");
     await fixture.query("UPDATE tool_mcp_providers SET server_identifier = 'cal' WHERE id = $1", [
       providerId,
     ]);
 
-    expect(
-      await removeProvider(pool(), ours!.id, {
-        providerId,
-        owner: "ins_calendar@plt_remove",
-        serverIdentifier: "calendar",
-      }),
-    ).toEqual({ removed: false });
+    expect(await removeProvider(pool(), ours!.id, { ...own("calendar"), providerId })).toEqual({
+      removed: false,
+    });
   });
 
   test("answers removed false for ids that are not UUIDs", async () => {
