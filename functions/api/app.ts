@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { createRoute, z } from "@hono/zod-openapi";
 import { Scalar } from "@scalar/hono-api-reference";
+import type { Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { secureHeaders } from "hono/secure-headers";
@@ -103,9 +104,11 @@ export function createApi(options: { corsOrigin?: string; ready?: () => Promise<
   });
   // Relative, so the reference finds its document behind a stage path too (…/prod/api/docs).
   api.get("/docs", Scalar({ url: "openapi.json", pageTitle: "Spacegate API" }));
-  api.notFound((c) =>
-    c.json({ code: "not_found", message: `No route for ${c.req.method} ${c.req.path}.` }, 404),
-  );
+  const noRoute = (c: Context) =>
+    c.json({ code: "not_found", message: `No route for ${c.req.method} ${c.req.path}.` }, 404);
+  // A route, not only notFound: mounted in a larger app (the local product), /api/* must end here.
+  api.all("*", noRoute);
+  api.notFound(noRoute);
   api.onError(onError);
   return app;
 }

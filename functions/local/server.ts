@@ -107,13 +107,16 @@ export async function startLocal(options: LocalOptions) {
     },
   });
   const webDir = options.webDir ?? path.resolve("web/dist");
+  // The UI never answers under /api: the API's own routes end every path there.
+  const ui = new Hono();
   if (existsSync(path.join(webDir, "index.html"))) {
     const root = path.relative(process.cwd(), webDir);
-    app.use("/*", serveStatic({ root }));
-    app.get("*", serveStatic({ path: path.join(root, "index.html") }));
+    ui.use("/*", serveStatic({ root }));
+    ui.get("*", serveStatic({ path: path.join(root, "index.html") }));
   } else {
-    app.get("*", (c) => c.html(PLACEHOLDER));
+    ui.get("*", (c) => c.html(PLACEHOLDER));
   }
+  app.use("*", async (c, next) => (isApiPath(c.req.path) ? next() : ui.fetch(c.req.raw, c.env)));
 
   // The gateway is served straight from the listener, ahead of the API's and the UI's routes.
   const serveGateway = nodeGateway(gateway, {
@@ -149,6 +152,8 @@ export async function startLocal(options: LocalOptions) {
     },
   };
 }
+
+const isApiPath = (pathname: string) => pathname === "/api" || pathname.startsWith("/api/");
 
 /** `/gateway` and everything under it, whatever the query. */
 const isGatewayPath = (url = "") =>
