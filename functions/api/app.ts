@@ -6,7 +6,7 @@ import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { secureHeaders } from "hono/secure-headers";
 import { Actor } from "../core/actor";
-import { Auth } from "../core/auth";
+import { Auth, bearerToken } from "../core/auth";
 import { AppError } from "../core/errors";
 import { logger } from "../core/log";
 import { clientIp } from "./client-ip";
@@ -64,9 +64,7 @@ export function createApi(options: { corsOrigin?: string; ready?: () => Promise<
   );
   api.use("*", async (c, next) => {
     if (c.req.method === "OPTIONS" || PUBLIC_PATHS.has(c.req.path)) return next();
-    const header = c.req.header("authorization");
-    const token = header?.toLowerCase().startsWith("bearer ") ? header.slice(7).trim() : undefined;
-    const actor = await Auth.verifySession(token);
+    const actor = await Auth.verifySession(bearerToken(c.req.header("authorization")));
     return Actor.run({ ...actor, ip: clientIp(c) }, () => next());
   });
 

@@ -22,6 +22,7 @@ import { AppError, conflict } from "../errors";
  * | identifier claim    | IDENT#<identifier>    | IDENT                       |                      |            |
  * | access grant        | GRANT#ins_…           | plt_…#<spaceId>             | SPACE#plt_…#<space>  | ins_…      |
  * | token index         | TOKEN#<sha256 hex>    | TOKEN                       |                      |            |
+ * | signed-out session  | SESSION#<session id>  | REVOKED (ttl: its expiry)   |                      |            |
  * | sync job            | JOB                   | job_…                       |                      |            |
  * | sync job item       | JOB#job_…             | ITEM#ins_…#plt_…#<spaceId>  |                      |            |
  * | audit event         | AUDIT                 | <ISO time>#aud_…            |                      |            |
