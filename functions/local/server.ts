@@ -5,6 +5,8 @@ import path from "node:path";
 import { getRequestListener } from "@hono/node-server";
 import { serveStatic } from "@hono/node-server/serve-static";
 import { Hono } from "hono";
+import { secureHeaders } from "hono/secure-headers";
+import { uiContentSecurityPolicy } from "../../web/csp";
 import { createApi } from "../api/app";
 import { Actor } from "../core/actor";
 import { Auth } from "../core/auth";
@@ -109,6 +111,13 @@ export async function startLocal(options: LocalOptions) {
   const webDir = options.webDir ?? path.resolve("web/dist");
   // The UI never answers under /api: the API's own routes end every path there.
   const ui = new Hono();
+  ui.use(
+    "*",
+    secureHeaders({
+      xFrameOptions: "DENY",
+      contentSecurityPolicy: { ...uiContentSecurityPolicy(), frameAncestors: ["'none'"] },
+    }),
+  );
   if (existsSync(path.join(webDir, "index.html"))) {
     const root = path.relative(process.cwd(), webDir);
     ui.use("/*", serveStatic({ root }));

@@ -50,4 +50,15 @@ describe("the local product's HTTP surface", () => {
     const asset = await fetch(`${local.url}/assets/app.js`);
     expect(await asset.text()).toContain("console.log");
   });
+
+  it("sends the UI with its Content-Security-Policy, and forbids framing and sniffing", async () => {
+    for (const url of ["/", "/platforms/plt_x", "/assets/app.js"]) {
+      const response = await fetch(`${local.url}${url}`);
+      const policy = response.headers.get("content-security-policy") ?? "";
+      expect(policy, url).toContain("default-src 'self'; script-src 'self';");
+      expect(policy, url).toContain("frame-ancestors 'none'");
+      expect(response.headers.get("x-frame-options"), url).toBe("DENY");
+      expect(response.headers.get("x-content-type-options"), url).toBe("nosniff");
+    }
+  });
 });

@@ -346,6 +346,11 @@ describe("the admin UI", () => {
       headers: { authorization: `Bearer ${token}` },
     });
     expect(refused.status).toBe(401);
+
+    // The API reference renders from the files the API serves, under its own policy.
+    await page.goto(`${local.url}/api/docs`);
+    await page.getByText("/api/platforms/check").first().waitFor();
+    await shot(page, "api-docs");
     expect(blocked).toEqual([]);
   }, 150_000);
 });
