@@ -18,6 +18,10 @@ const hostname = z
 
 export namespace Platform {
   export const Kind = z.enum(["dify-community", "dify-enterprise"]);
+  /**
+   * `verify-full` (the default) checks the server's certificate and host name against the given CA,
+   * else the system's CAs and the Amazon RDS bundle; `require` encrypts without verifying anything.
+   */
   export const SslMode = z.enum(["disable", "require", "verify-full"]);
 
   const pem = z
@@ -38,7 +42,7 @@ export namespace Platform {
   export const Database = z.object({
     ...databaseFields,
     port: databaseFields.port.default(5432),
-    ssl: SslMode.default("require"),
+    ssl: SslMode.default("verify-full"),
   });
 
   export const Create = z.object({

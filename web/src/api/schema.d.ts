@@ -253,6 +253,7 @@ export interface paths {
                         | "database_not_found"
                         | "ssl_required"
                         | "ssl_failed"
+                        | "ssl_untrusted"
                         | "dify_unreachable"
                         | "not_dify"
                         | "dify_too_old"
@@ -320,7 +321,7 @@ export interface paths {
               user: string;
               password: string;
               /**
-               * @default require
+               * @default verify-full
                * @enum {string}
                */
               ssl?: "disable" | "require" | "verify-full";
@@ -391,6 +392,7 @@ export interface paths {
                       | "database_not_found"
                       | "ssl_required"
                       | "ssl_failed"
+                      | "ssl_untrusted"
                       | "dify_unreachable"
                       | "not_dify"
                       | "dify_too_old"
@@ -466,7 +468,7 @@ export interface paths {
             user: string;
             password: string;
             /**
-             * @default require
+             * @default verify-full
              * @enum {string}
              */
             ssl?: "disable" | "require" | "verify-full";
@@ -520,6 +522,7 @@ export interface paths {
                     | "database_not_found"
                     | "ssl_required"
                     | "ssl_failed"
+                    | "ssl_untrusted"
                     | "dify_unreachable"
                     | "not_dify"
                     | "dify_too_old"
@@ -643,6 +646,7 @@ export interface paths {
                       | "database_not_found"
                       | "ssl_required"
                       | "ssl_failed"
+                      | "ssl_untrusted"
                       | "dify_unreachable"
                       | "not_dify"
                       | "dify_too_old"
@@ -841,6 +845,7 @@ export interface paths {
                       | "database_not_found"
                       | "ssl_required"
                       | "ssl_failed"
+                      | "ssl_untrusted"
                       | "dify_unreachable"
                       | "not_dify"
                       | "dify_too_old"
@@ -993,6 +998,7 @@ export interface paths {
                       | "database_not_found"
                       | "ssl_required"
                       | "ssl_failed"
+                      | "ssl_untrusted"
                       | "dify_unreachable"
                       | "not_dify"
                       | "dify_too_old"

@@ -138,6 +138,9 @@ export function PlatformsPage() {
                   <td className="mono small">
                     {platform.database.user}@{platform.database.host}:{platform.database.port}/
                     {platform.database.database}
+                    {platform.database.ssl === "require" && (
+                      <span className="muted"> · certificate not verified</span>
+                    )}
                   </td>
                   <td>
                     <CheckSummary check={platform.check} />
@@ -231,7 +234,7 @@ const initialState = (platform?: Platform): FormState => ({
   database: platform?.database.database ?? "dify",
   user: platform?.database.user ?? "",
   password: "",
-  ssl: platform?.database.ssl ?? "require",
+  ssl: platform?.database.ssl ?? "verify-full",
   caPem: "",
 });
 
@@ -479,7 +482,7 @@ function PlatformForm({ platform }: { platform?: Platform }) {
           hint={
             platform?.database.hasCaPem
               ? "A certificate is stored. Paste a new one to replace it."
-              : "The certificate authority that signed the server's certificate. Leave empty to use the system's."
+              : "The certificate authority that signed the server's certificate. Leave empty to trust the system's CAs and Amazon RDS's."
           }
         >
           {(props) => (
