@@ -37,10 +37,6 @@ const BASE64URL = /^[A-Za-z0-9_-]+$/;
 /** Stored admin items from before epochs existed bind their sessions to this one. */
 const FIRST_EPOCH = "initial";
 
-/** The token of an `Authorization: Bearer <token>` header, if that is what it holds. */
-export const bearerToken = (header: string | undefined) =>
-  header?.toLowerCase().startsWith("bearer ") ? header.slice(7).trim() : undefined;
-
 export namespace Auth {
   export const Login = z.object({ password: z.string().min(1).max(1024) });
   export const Session = z.object({ token: z.string(), expiresAt: z.string() });

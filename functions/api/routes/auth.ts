@@ -1,7 +1,8 @@
 import { createRoute } from "@hono/zod-openapi";
 import { Audit } from "../../core/audit";
-import { Auth, bearerToken } from "../../core/auth";
+import { Auth } from "../../core/auth";
 import { AppError } from "../../core/errors";
+import { bearerToken } from "../bearer-token";
 import { clientIp } from "../client-ip";
 import { FailureLimiter } from "../rate-limit";
 import { body, ErrorBody, errors, json, router, security } from "../router";
