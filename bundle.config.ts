@@ -1,3 +1,5 @@
+import { copyFile, mkdir } from "node:fs/promises";
+import path from "node:path";
 import type { BuildOptions } from "esbuild";
 
 /**
@@ -14,6 +16,17 @@ export const lambdaEntries = {
 } as const;
 
 export type LambdaName = keyof typeof lambdaEntries;
+
+/**
+ * Files an entry reads at run time, shipped in its package at `to` (SST's copyFiles; beside the
+ * bundle for buildLambdas): the API reference's script and styles from the installed swagger-ui-dist.
+ */
+export const lambdaFiles: Partial<Record<LambdaName, { from: string; to: string }[]>> = {
+  api: ["swagger-ui-bundle.js", "swagger-ui.css"].map((name) => ({
+    from: `node_modules/swagger-ui-dist/${name}`,
+    to: `swagger-ui/${name}`,
+  })),
+};
 
 export const lambdaEsbuild = {
   mainFields: ["module", "main"],
@@ -40,6 +53,10 @@ export async function buildLambdas(outdir: string): Promise<Record<LambdaName, s
     Object.entries(lambdaEntries).map(async ([name, entry]) => {
       const outfile = `${outdir}/${name}.mjs`;
       await build({ ...lambdaBuildOptions, entryPoints: [entry], outfile });
+      for (const file of lambdaFiles[name as LambdaName] ?? []) {
+        await mkdir(path.dirname(`${outdir}/${file.to}`), { recursive: true });
+        await copyFile(file.from, `${outdir}/${file.to}`);
+      }
       outputs[name as LambdaName] = outfile;
     }),
   );

@@ -1,3 +1,4 @@
+import { lambdaFiles } from "../bundle.config";
 import { permissionsOf } from "./iam";
 import { gatewayVpc, vpc } from "./network";
 import { syncQueue } from "./queue";
@@ -36,6 +37,7 @@ export const settings = new sst.Linkable("Settings", {
 
 api.route("ANY /api/{proxy+}", {
   handler: "functions/api/lambda.handler",
+  copyFiles: lambdaFiles.api,
   timeout: "29 seconds",
   memory: "1024 MB",
   link: [settings],

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { createRoute, z } from "@hono/zod-openapi";
-import { Scalar } from "@scalar/hono-api-reference";
+import type { Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { secureHeaders } from "hono/secure-headers";
@@ -8,7 +8,9 @@ import { Actor } from "../core/actor";
 import { Auth } from "../core/auth";
 import { AppError } from "../core/errors";
 import { logger } from "../core/log";
+import { bearerToken } from "./bearer-token";
 import { clientIp } from "./client-ip";
+import { docs } from "./docs";
 import { onError } from "./errors";
 import { json, router } from "./router";
 import { audit } from "./routes/audit";
@@ -19,6 +21,7 @@ import { platforms } from "./routes/platforms";
 import { syncs } from "./routes/syncs";
 
 const PUBLIC_PATHS = new Set(["/api/auth/login", "/api/health", "/api/openapi.json", "/api/docs"]);
+const isPublic = (path: string) => PUBLIC_PATHS.has(path) || path.startsWith("/api/docs/");
 
 const Health = z.object({ status: z.literal("ok"), version: z.string() });
 
@@ -47,7 +50,15 @@ export function createApi(options: { corsOrigin?: string; ready?: () => Promise<
       await next();
     });
   }
-  api.use("*", secureHeaders());
+  // The API answers JSON only: nothing in it may load, run or be framed (the docs set their own CSP).
+  api.use(
+    "*",
+    secureHeaders({
+      xFrameOptions: "DENY",
+      contentSecurityPolicy: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
+      overwrite: false,
+    }),
+  );
   api.use(
     "*",
     cors({ origin: options.corsOrigin ?? "*", allowHeaders: ["Authorization", "Content-Type"], maxAge: 600 }),
@@ -62,10 +73,8 @@ export function createApi(options: { corsOrigin?: string; ready?: () => Promise<
     }),
   );
   api.use("*", async (c, next) => {
-    if (c.req.method === "OPTIONS" || PUBLIC_PATHS.has(c.req.path)) return next();
-    const header = c.req.header("authorization");
-    const token = header?.toLowerCase().startsWith("bearer ") ? header.slice(7).trim() : undefined;
-    const actor = await Auth.verifySession(token);
+    if (c.req.method === "OPTIONS" || isPublic(c.req.path)) return next();
+    const actor = await Auth.verifySession(bearerToken(c.req.header("authorization")));
     return Actor.run({ ...actor, ip: clientIp(c) }, () => next());
   });
 
@@ -98,14 +107,15 @@ export function createApi(options: { corsOrigin?: string; ready?: () => Promise<
       title: "Spacegate API",
       version: "1.0.0",
       description:
-        "Publish MCP servers into Dify workspaces. Sign in with POST /api/auth/login, then send Authorization: Bearer <token>.",
+        "Publish MCP servers into Dify workspaces. Sign in with `POST /api/auth/login`, then send `Authorization: Bearer <token>`.",
     },
   });
-  // Relative, so the reference finds its document behind a stage path too (…/prod/api/docs).
-  api.get("/docs", Scalar({ url: "openapi.json", pageTitle: "Spacegate API" }));
-  api.notFound((c) =>
-    c.json({ code: "not_found", message: `No route for ${c.req.method} ${c.req.path}.` }, 404),
-  );
+  api.route("/docs", docs);
+  const noRoute = (c: Context) =>
+    c.json({ code: "not_found", message: `No route for ${c.req.method} ${c.req.path}.` }, 404);
+  // A route, not only notFound: mounted in a larger app (the local product), /api/* must end here.
+  api.all("*", noRoute);
+  api.notFound(noRoute);
   api.onError(onError);
   return app;
 }

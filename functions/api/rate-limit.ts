@@ -1,5 +1,5 @@
 /**
- * Counts failures per client in a sliding window. Kept in memory: on Lambda each warm instance
+ * Counts attempts per client in a sliding window; a success forgets the client's count. Kept in memory: on Lambda each warm instance
  * counts on its own, which still bounds guessing to a few attempts a second across the fleet.
  */
 export class FailureLimiter {
@@ -11,18 +11,19 @@ export class FailureLimiter {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Seconds until the client may try again, or 0 if it may now. */
-  retryAfter(client: string): number {
+  /**
+   * Counts an attempt before its outcome is known, so attempts made at once are limited as if made
+   * one after another. Returns 0 when the attempt may go ahead, else the seconds until one may.
+   */
+  attempt(client: string): number {
     const recent = this.recent(client);
-    if (recent.length < this.max) return 0;
-    return Math.max(1, Math.ceil(((recent[0] ?? 0) + this.windowMs - this.now()) / 1000));
-  }
-
-  fail(client: string) {
-    const recent = this.recent(client);
+    if (recent.length >= this.max) {
+      return Math.max(1, Math.ceil(((recent[0] ?? 0) + this.windowMs - this.now()) / 1000));
+    }
     recent.push(this.now());
     this.failures.set(client, recent);
     if (this.failures.size > 10_000) this.failures.delete(this.failures.keys().next().value as string);
+    return 0;
   }
 
   succeed(client: string) {

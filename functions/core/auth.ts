@@ -5,6 +5,7 @@ import type { Actor } from "./actor";
 import { AppError } from "./errors";
 import { getRuntime } from "./runtime";
 import { getOrCreateSecret, SecretName } from "./secrets";
+import { Keys } from "./store/keys";
 
 const scryptAsync = promisify(scrypt) as (
   password: string,
@@ -14,6 +15,27 @@ const scryptAsync = promisify(scrypt) as (
 ) => Promise<Buffer>;
 const SCRYPT = { N: 16384, r: 8, p: 1, keylen: 32 };
 const ADMIN_KEY = { pk: "ADMIN", sk: "PASSWORD" };
+
+/** The stored admin login: its scrypt hash, and the epoch every session is bound to. */
+interface AdminItem {
+  pk: string;
+  sk: string;
+  hash: string;
+  /** New with every new hash, so changing the password signs every session out. */
+  epoch?: string;
+}
+
+/** What a session token says, once its signature is checked; anything else is refused. */
+const Claims = z.strictObject({
+  sub: z.literal("admin"),
+  sid: z.string().regex(/^[A-Za-z0-9_-]{22}$/),
+  epoch: z.string().max(64),
+  exp: z.number().int().positive(),
+});
+
+const BASE64URL = /^[A-Za-z0-9_-]+$/;
+/** Stored admin items from before epochs existed bind their sessions to this one. */
+const FIRST_EPOCH = "initial";
 
 export namespace Auth {
   export const Login = z.object({ password: z.string().min(1).max(1024) });
@@ -47,7 +69,7 @@ export namespace Auth {
    */
   export async function ensureAdmin(fromEnvironment?: string): Promise<{ generatedPassword?: string }> {
     const { store, now } = getRuntime();
-    const existing = await store.get<{ pk: string; sk: string; hash: string }>(ADMIN_KEY, {
+    const existing = await store.get<AdminItem>(ADMIN_KEY, {
       consistent: true,
     });
     if (fromEnvironment) {
@@ -55,6 +77,7 @@ export namespace Auth {
       await store.put({
         ...ADMIN_KEY,
         hash: await hashPassword(fromEnvironment),
+        epoch: randomBytes(12).toString("base64url"),
         updatedAt: now().toISOString(),
       });
       return {};
@@ -64,6 +87,7 @@ export namespace Auth {
     await store.create({
       ...ADMIN_KEY,
       hash: await hashPassword(generatedPassword),
+      epoch: randomBytes(12).toString("base64url"),
       updatedAt: now().toISOString(),
     });
     return { generatedPassword };
@@ -94,43 +118,79 @@ export namespace Auth {
     ensuredPassword.set(store, password);
   }
 
-  /** Exchanges the admin password for a signed session token (12 hours). */
+  /**
+   * Exchanges the admin password for a signed session token (12 hours), bound to the password's
+   * epoch and carrying its own id, by which it can be signed out.
+   */
   export async function login(password: string): Promise<Session> {
     const { store, config, now } = getRuntime();
-    const admin = await store.get<{ pk: string; sk: string; hash: string }>(ADMIN_KEY);
+    const admin = await store.get<AdminItem>(ADMIN_KEY);
     if (!admin || !(await verifyPassword(password, admin.hash))) {
       throw new AppError("invalid_credentials", "The password is not correct.", { status: 401 });
     }
     const expiresAt = new Date(now().getTime() + config.sessionTtlSeconds * 1000);
-    const payload = Buffer.from(
-      JSON.stringify({ sub: "admin", exp: Math.floor(expiresAt.getTime() / 1000) }),
-    );
-    const body = payload.toString("base64url");
+    const claims: z.infer<typeof Claims> = {
+      sub: "admin",
+      sid: randomBytes(16).toString("base64url"),
+      epoch: admin.epoch ?? FIRST_EPOCH,
+      exp: Math.floor(expiresAt.getTime() / 1000),
+    };
+    const body = Buffer.from(JSON.stringify(claims)).toString("base64url");
     return { token: `${body}.${await sign(body)}`, expiresAt: expiresAt.toISOString() };
   }
 
-  /** The actor a session token stands for; 401 `unauthorized` when it is missing, forged or expired. */
+  /**
+   * The actor a session token stands for; 401 when it is missing, malformed, forged, expired,
+   * signed out, or from before the admin password last changed.
+   */
   export async function verifySession(token: string | undefined): Promise<Actor> {
+    const claims = await readToken(token);
+    const { store, now } = getRuntime();
+    if (claims.exp * 1000 <= now().getTime()) {
+      throw new AppError("session_expired", "The session has expired. Sign in again.", { status: 401 });
+    }
+    const [admin, revoked] = await Promise.all([
+      store.get<AdminItem>(ADMIN_KEY),
+      store.get(Keys.revokedSession(claims.sid)),
+    ]);
+    if (revoked || !admin || (admin.epoch ?? FIRST_EPOCH) !== claims.epoch) {
+      throw new AppError(
+        "session_revoked",
+        "This session was signed out, or the admin password has changed since. Sign in again.",
+        { status: 401 },
+      );
+    }
+    return { type: "admin", id: claims.sub };
+  }
+
+  /** Signs one session out for good: its id is refused until the token would have expired anyway. */
+  export async function logout(token: string | undefined): Promise<void> {
+    const claims = await readToken(token);
+    await getRuntime().store.put({ ...Keys.revokedSession(claims.sid), ttl: claims.exp });
+  }
+
+  async function readToken(token: string | undefined): Promise<z.infer<typeof Claims>> {
     const invalid = new AppError(
       "unauthorized",
       "Sign in first: send Authorization: Bearer <token> from POST /api/auth/login.",
-      {
-        status: 401,
-      },
+      { status: 401 },
     );
-    const [body, signature] = (token ?? "").split(".");
-    if (!body || !signature) throw invalid;
+    const parts = (token ?? "").split(".");
+    const [body, signature] = parts;
+    if (parts.length !== 2 || !body || !signature || !BASE64URL.test(body) || body.length > 1024)
+      throw invalid;
     const expected = Buffer.from(await sign(body));
     const given = Buffer.from(signature);
     if (expected.length !== given.length || !timingSafeEqual(expected, given)) throw invalid;
-    const claims = JSON.parse(Buffer.from(body, "base64url").toString("utf8")) as {
-      sub: string;
-      exp: number;
-    };
-    if (claims.exp * 1000 <= getRuntime().now().getTime()) {
-      throw new AppError("session_expired", "The session has expired. Sign in again.", { status: 401 });
+    let payload: unknown;
+    try {
+      payload = JSON.parse(Buffer.from(body, "base64url").toString("utf8"));
+    } catch {
+      throw invalid;
     }
-    return { type: "admin", id: claims.sub };
+    const claims = Claims.safeParse(payload);
+    if (!claims.success) throw invalid;
+    return claims.data;
   }
 
   async function sign(body: string) {

@@ -18,6 +18,10 @@ const hostname = z
 
 export namespace Platform {
   export const Kind = z.enum(["dify-community", "dify-enterprise"]);
+  /**
+   * `verify-full` (the default) checks the server's certificate and host name against the given CA,
+   * else the system's CAs and the Amazon RDS bundle; `require` encrypts without verifying anything.
+   */
   export const SslMode = z.enum(["disable", "require", "verify-full"]);
 
   const pem = z
@@ -38,7 +42,7 @@ export namespace Platform {
   export const Database = z.object({
     ...databaseFields,
     port: databaseFields.port.default(5432),
-    ssl: SslMode.default("require"),
+    ssl: SslMode.default("verify-full"),
   });
 
   export const Create = z.object({
@@ -200,6 +204,7 @@ export namespace Platform {
     if (data.database?.ssl && data.database.ssl !== "verify-full" && data.database.caPem === undefined) {
       merged.caPem = undefined;
     }
+    if (data.database?.password === undefined) assertSameServer(item.database, merged);
     const databaseChanged = JSON.stringify(merged) !== JSON.stringify(Database.parse(current));
     const result = databaseChanged ? await checkDify(merged) : item.check;
     const { password, ...database } = merged;
@@ -225,6 +230,26 @@ export namespace Platform {
       },
     );
     return toInfo(next);
+  }
+
+  const SSL_STRENGTH = { disable: 0, require: 1, "verify-full": 2 } as const;
+
+  /**
+   * The stored password goes only to the server it was saved for, checked as strictly as then: a
+   * new host, port, database or user, a weaker SSL mode or another CA needs the password again.
+   */
+  function assertSameServer(saved: Stored["database"], next: DatabaseSettings) {
+    const changed: string[] = (["host", "port", "database", "user"] as const).filter(
+      (field) => saved[field] !== next[field],
+    );
+    if (SSL_STRENGTH[next.ssl] < SSL_STRENGTH[saved.ssl]) changed.push("ssl");
+    if (next.caPem !== undefined && next.caPem !== saved.caPem) changed.push("caPem");
+    if (changed.length === 0) return;
+    throw new AppError(
+      "password_required",
+      `Enter the database password again to change ${changed.join(", ")}: the stored password is only sent to the server it was saved for.`,
+      { status: 400, details: [{ path: "database.password", message: "Required when the server changes" }] },
+    );
   }
 
   /** Runs the check again with the stored settings and keeps its result. */

@@ -5,6 +5,8 @@ import path from "node:path";
 import { getRequestListener } from "@hono/node-server";
 import { serveStatic } from "@hono/node-server/serve-static";
 import { Hono } from "hono";
+import { secureHeaders } from "hono/secure-headers";
+import { uiContentSecurityPolicy } from "../../web/csp";
 import { createApi } from "../api/app";
 import { Actor } from "../core/actor";
 import { Auth } from "../core/auth";
@@ -107,13 +109,23 @@ export async function startLocal(options: LocalOptions) {
     },
   });
   const webDir = options.webDir ?? path.resolve("web/dist");
+  // The UI never answers under /api: the API's own routes end every path there.
+  const ui = new Hono();
+  ui.use(
+    "*",
+    secureHeaders({
+      xFrameOptions: "DENY",
+      contentSecurityPolicy: { ...uiContentSecurityPolicy(), frameAncestors: ["'none'"] },
+    }),
+  );
   if (existsSync(path.join(webDir, "index.html"))) {
     const root = path.relative(process.cwd(), webDir);
-    app.use("/*", serveStatic({ root }));
-    app.get("*", serveStatic({ path: path.join(root, "index.html") }));
+    ui.use("/*", serveStatic({ root }));
+    ui.get("*", serveStatic({ path: path.join(root, "index.html") }));
   } else {
-    app.get("*", (c) => c.html(PLACEHOLDER));
+    ui.get("*", (c) => c.html(PLACEHOLDER));
   }
+  app.use("*", async (c, next) => (isApiPath(c.req.path) ? next() : ui.fetch(c.req.raw, c.env)));
 
   // The gateway is served straight from the listener, ahead of the API's and the UI's routes.
   const serveGateway = nodeGateway(gateway, {
@@ -149,6 +161,8 @@ export async function startLocal(options: LocalOptions) {
     },
   };
 }
+
+const isApiPath = (pathname: string) => pathname === "/api" || pathname.startsWith("/api/");
 
 /** `/gateway` and everything under it, whatever the query. */
 const isGatewayPath = (url = "") =>

@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { handle } from "hono/aws-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { lambdaContext, restProxyEvent } from "../support/lambda-events";
@@ -123,7 +124,35 @@ describe("request handling", () => {
     );
     const docs = await t.request("GET", "/api/docs", undefined, { token: null });
     expect(docs.status).toBe(200);
-    expect(docs.text).toContain('"openapi.json"');
+    const init = await t.request("GET", "/api/docs/init.js", undefined, { token: null });
+    expect(init.text).toContain('"openapi.json"');
+  });
+
+  it("serves the API reference's script from the installed package, and nothing from elsewhere", async () => {
+    const page = await t.request("GET", "/api/docs", undefined, { token: null });
+    const sources = [...page.text.matchAll(/(?:src|href)="([^"]+)"/g)].map((match) => match[1]);
+    expect(sources).toEqual(["docs/swagger-ui.css", "docs/swagger-ui-bundle.js", "docs/init.js"]);
+    expect(page.headers.get("content-security-policy")).toMatch(/script-src 'self';/);
+    const script = await t.request("GET", "/api/docs/swagger-ui-bundle.js", undefined, { token: null });
+    expect(script.headers.get("content-type")).toMatch(/^text\/javascript/);
+    expect(script.text).toBe(readFileSync("node_modules/swagger-ui-dist/swagger-ui-bundle.js", "utf8"));
+    const unknown = await t.request("GET", "/api/docs/package.json", undefined, { token: null });
+    expect(unknown.status).toBe(404);
+  });
+
+  it("forbids framing, sniffing and loading anything on every answer", async () => {
+    for (const [url, token] of [
+      ["/api/platforms", undefined],
+      ["/api/platforms", null],
+      ["/api/nothing-here", undefined],
+    ] as const) {
+      const response = await t.request("GET", url, undefined, { token });
+      expect(response.headers.get("x-frame-options"), url).toBe("DENY");
+      expect(response.headers.get("x-content-type-options"), url).toBe("nosniff");
+      expect(response.headers.get("content-security-policy"), url).toBe(
+        "default-src 'none'; frame-ancestors 'none'",
+      );
+    }
   });
 });
 

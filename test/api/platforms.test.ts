@@ -1,3 +1,4 @@
+import net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDifyFixture, type DifyFixture, databaseSettings } from "../support/dify-fixture";
 import { startTestRuntime } from "../support/runtime";
@@ -121,5 +122,89 @@ describe("agent platforms", () => {
       expect.arrayContaining(["platform.create", "platform.update", "platform.delete"]),
     );
     expect(audit.text).not.toContain(databaseSettings(dify.url).password);
+  });
+});
+
+/**
+ * A server that speaks just enough of PostgreSQL's protocol to ask for the password in clear text,
+ * as a hostile server would, and keeps every byte it is sent.
+ */
+async function startPasswordCatcher() {
+  const received: Buffer[] = [];
+  let connections = 0;
+  const server = net.createServer((socket) => {
+    connections++;
+    socket.on("data", (chunk) => {
+      received.push(chunk);
+      // After the startup message: AuthenticationCleartextPassword; after the password: close.
+      if (received.length === 1) socket.write(Buffer.from([0x52, 0, 0, 0, 8, 0, 0, 0, 3]));
+      else socket.destroy();
+    });
+    socket.on("error", () => {});
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    connections: () => connections,
+    heard: (secret: string) => Buffer.concat(received).includes(secret),
+    close: () => new Promise((resolve) => server.close(resolve)),
+  };
+}
+
+describe("the stored database password", () => {
+  it("is never sent to a host, port, database or user it was not saved with", async () => {
+    const catcher = await startPasswordCatcher();
+    try {
+      const saved = databaseSettings(dify.url);
+      const id = (await t.request("POST", "/api/platforms", platformBody({ name: "Guarded" }))).body.id;
+      for (const change of [
+        { host: "127.0.0.1", port: catcher.port },
+        { port: catcher.port },
+        { database: "other" },
+        { user: "other" },
+      ]) {
+        const refused = await t.request("PATCH", `/api/platforms/${id}`, { database: change });
+        expect(refused.status, JSON.stringify(change)).toBe(400);
+        expect(refused.body.code).toBe("password_required");
+        expect(refused.body.message).toMatch(/password again/);
+      }
+      const unchanged = await t.request("GET", `/api/platforms/${id}`);
+      expect(unchanged.body).toMatchObject({ version: 1, database: { port: saved.port } });
+
+      const checked = await t.request("POST", "/api/platforms/check", {
+        ...saved,
+        port: catcher.port,
+        password: undefined,
+      });
+      expect(checked.status).toBe(400);
+      expect(catcher.connections()).toBe(0);
+
+      const retyped = await t.request("PATCH", `/api/platforms/${id}`, {
+        database: { host: "127.0.0.1", port: catcher.port, password: "typed again" },
+      });
+      expect(retyped.status).toBe(200);
+      expect(catcher.heard("typed again")).toBe(true);
+      expect(catcher.heard(saved.password)).toBe(false);
+    } finally {
+      await catcher.close();
+    }
+  });
+
+  it("needs typing again for a weaker SSL mode or another CA, not for a stronger mode", async () => {
+    const id = (
+      await t.request(
+        "POST",
+        "/api/platforms",
+        platformBody({ name: "Verified", database: { ...databaseSettings(dify.url), ssl: "require" } }),
+      )
+    ).body.id;
+    const weaker = await t.request("PATCH", `/api/platforms/${id}`, { database: { ssl: "disable" } });
+    expect(weaker.body.code).toBe("password_required");
+    const stronger = await t.request("PATCH", `/api/platforms/${id}`, { database: { ssl: "verify-full" } });
+    expect(stronger.status).toBe(200);
+    const otherCa = await t.request("PATCH", `/api/platforms/${id}`, {
+      database: { caPem: "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----" },
+    });
+    expect(otherCa.body.code).toBe("password_required");
   });
 });

@@ -144,9 +144,16 @@ describe("the admin UI", () => {
     });
     const [spaceA, spaceB] = dify.spaces;
     const settings = databaseSettings(dify.url);
+    // The UI must work under its Content-Security-Policy: anything the policy blocks is a failure.
+    const blocked: string[] = [];
+    page.on("console", (message) => {
+      if (/Content Security Policy/i.test(message.text())) blocked.push(message.text());
+    });
 
     // Sign in.
-    await page.goto(local.url);
+    const sent = await page.goto(local.url);
+    expect(sent?.headers()["content-security-policy"]).toContain("default-src 'self'");
+    expect(sent?.headers()["x-frame-options"]).toBe("DENY");
     await expect(page.getByRole("heading", { name: "Sign in" }).isVisible()).resolves.toBe(true);
     await shot(page, "login");
     await page.getByLabel("Admin password").fill(PASSWORD);
@@ -328,5 +335,22 @@ describe("the admin UI", () => {
     );
     expect(overflow).toBeLessThanOrEqual(0);
     expect(platformId).toMatch(/^plt_/);
+
+    // Signing out signs the session out on the server too: its token is refused from then on.
+    const token = await page.evaluate<string>(
+      'JSON.parse(sessionStorage.getItem("spacegate.session")).token',
+    );
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.getByRole("heading", { name: "Sign in" }).waitFor();
+    const refused = await fetch(`${local.url}/api/platforms`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(refused.status).toBe(401);
+
+    // The API reference renders from the files the API serves, under its own policy.
+    await page.goto(`${local.url}/api/docs`);
+    await page.getByText("/api/platforms/check").first().waitFor();
+    await shot(page, "api-docs");
+    expect(blocked).toEqual([]);
   }, 150_000);
 });

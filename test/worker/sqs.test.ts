@@ -54,7 +54,9 @@ describe("the SQS sync worker", () => {
 
   it("asks for a redelivery while Dify is unreachable, and records the failure on the last attempt", async () => {
     const space = dify.spaces[1]!;
-    await t.request("PATCH", `/api/platforms/${platformId}`, { database: { port: 1 } });
+    // Moving the platform to another port needs its password again.
+    const { password } = databaseSettings(dify.url);
+    await t.request("PATCH", `/api/platforms/${platformId}`, { database: { port: 1, password } });
     const job = await t.request("POST", "/api/syncs", {
       platformId,
       instanceIds: [instanceId],
@@ -62,14 +64,14 @@ describe("the SQS sync worker", () => {
     });
     expect(job.status).toBe(422);
     await t.request("PATCH", `/api/platforms/${platformId}`, {
-      database: { port: databaseSettings(dify.url).port },
+      database: { port: databaseSettings(dify.url).port, password },
     });
     const queued = await t.request("POST", "/api/syncs", {
       platformId,
       instanceIds: [instanceId],
       spaces: [{ spaceId: space.id }],
     });
-    await t.request("PATCH", `/api/platforms/${platformId}`, { database: { port: 1 } });
+    await t.request("PATCH", `/api/platforms/${platformId}`, { database: { port: 1, password } });
     const body = JSON.stringify({ jobId: queued.body.id, instanceId, platformId, spaceId: space.id });
 
     const early = sqsRecord(body, { receiveCount: 1 });

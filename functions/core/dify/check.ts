@@ -13,6 +13,7 @@ export const CheckCode = z.enum([
   "database_not_found",
   "ssl_required",
   "ssl_failed",
+  "ssl_untrusted",
   "dify_unreachable",
   "not_dify",
   "dify_too_old",

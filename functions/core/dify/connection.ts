@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { checkServerIdentity } from "node:tls";
 import pg from "pg";
+import { defaultSecureContext } from "./trust";
 
 /** How to reach a Dify installation's PostgreSQL. The password comes from the secret store. */
 export type DatabaseSettings = {
@@ -10,7 +11,10 @@ export type DatabaseSettings = {
   user: string;
   password: string;
   ssl: "disable" | "require" | "verify-full";
-  /** PEM of the CA that signed the server certificate, for verify-full; the system CAs otherwise. */
+  /**
+   * PEM of the CA that signed the server certificate, for verify-full; without it, the system's CAs
+   * and the Amazon RDS bundle (./trust.ts).
+   */
   caPem?: string;
 };
 
@@ -25,7 +29,7 @@ const sslOptions = (settings: DatabaseSettings): pg.ClientConfig["ssl"] => {
     case "verify-full":
       return {
         rejectUnauthorized: true,
-        ca: settings.caPem,
+        ...(settings.caPem ? { ca: settings.caPem } : { secureContext: defaultSecureContext() }),
         // Checked against the host as typed, also when it is an IP address (pg sends no SNI then).
         checkServerIdentity: (_servername, cert) => checkServerIdentity(settings.host, cert),
       };

@@ -9,6 +9,7 @@ export type DifyErrorCode =
   | "database_not_found"
   | "ssl_required"
   | "ssl_failed"
+  | "ssl_untrusted"
   | "dify_unreachable";
 
 type Target = Pick<DatabaseSettings, "host" | "port" | "database" | "user"> & { password?: string };
@@ -43,7 +44,8 @@ const classify = (error: unknown): DifyErrorCode => {
   if (code === "28000") return /no encryption|SSL off/.test(message) ? "ssl_required" : "auth_failed";
   if (code === "3D000") return "database_not_found";
   if (/does not support SSL/i.test(message)) return "ssl_failed";
-  if (code && (TLS_CERT_CODES.has(code) || /^ERR_(SSL|TLS|OSSL)_/.test(code))) return "ssl_failed";
+  if (code && TLS_CERT_CODES.has(code)) return "ssl_untrusted";
+  if (code && /^ERR_(SSL|TLS|OSSL)_/.test(code)) return "ssl_failed";
   return "dify_unreachable";
 };
 
@@ -72,6 +74,10 @@ const describe = (code: DifyErrorCode, target: Target | undefined, error: unknow
       return /does not support SSL/i.test(messageOf(error))
         ? `${capitalize(server)} does not support SSL. Set SSL to "disable", or enable SSL on the server.`
         : `The SSL connection to ${server} failed: ${messageOf(error)}. Check the CA certificate and that the host name matches the server certificate.`;
+    case "ssl_untrusted":
+      return codeOf(error) === "ERR_TLS_CERT_ALTNAME_INVALID"
+        ? `The certificate of ${server} does not name the host ${target?.host ?? ""}. Connect by a name the certificate holds.`
+        : `The certificate of ${server} is not trusted (${messageOf(error)}). Paste the CA certificate that signed it, or choose SSL "require" to encrypt without verifying the server.`;
     case "dify_unreachable":
       return `Could not talk to ${server}: ${messageOf(error)}.`;
   }

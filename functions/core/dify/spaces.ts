@@ -64,7 +64,10 @@ const decodeCursor = (cursor: string): [string, string] => {
     const value: unknown = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
     if (
       Array.isArray(value) &&
+      value.length === 2 &&
       typeof value[0] === "string" &&
+      // PostgreSQL text holds no NUL: such a name could never have come from Dify.
+      !value[0].includes("\u0000") &&
       typeof value[1] === "string" &&
       UUID.test(value[1])
     )

@@ -22,6 +22,7 @@ import { AppError, conflict } from "../errors";
  * | identifier claim    | IDENT#<identifier>    | IDENT                       |                      |            |
  * | access grant        | GRANT#ins_…           | plt_…#<spaceId>             | SPACE#plt_…#<space>  | ins_…      |
  * | token index         | TOKEN#<sha256 hex>    | TOKEN                       |                      |            |
+ * | signed-out session  | SESSION#<session id>  | REVOKED (ttl: its expiry)   |                      |            |
  * | sync job            | JOB                   | job_…                       |                      |            |
  * | sync job item       | JOB#job_…             | ITEM#ins_…#plt_…#<spaceId>  |                      |            |
  * | audit event         | AUDIT                 | <ISO time>#aud_…            |                      |            |
@@ -235,7 +236,7 @@ export class Store {
       },
       FilterExpression: options.filter?.expression,
       ScanIndexForward: !options.reverse,
-      ExclusiveStartKey: decodeCursor(options.cursor),
+      ExclusiveStartKey: decodeCursor(options.cursor, options),
     };
     const limit = options.limit ?? 50;
     const items: T[] = [];
@@ -265,12 +266,33 @@ function encodeCursor(key: Record<string, unknown>) {
   return Buffer.from(JSON.stringify(key)).toString("base64url");
 }
 
-function decodeCursor(cursor: string | null | undefined): Record<string, unknown> | undefined {
+/**
+ * A cursor is read back only as a start key of the same query: exactly the key attributes that
+ * query's index gives out, in its partition and under its sort key prefix. Anything else would make
+ * DynamoDB refuse the query, or start it somewhere the caller was never shown.
+ */
+function decodeCursor(
+  cursor: string | null | undefined,
+  query: Pick<QueryOptions, "pk" | "index" | "skPrefix">,
+): Record<string, string> | undefined {
   if (!cursor) return undefined;
+  const names = query.index ? ["pk", "sk", "gsi1pk", "gsi1sk"] : ["pk", "sk"];
+  const [pkName, skName] = query.index ? ["gsi1pk", "gsi1sk"] : ["pk", "sk"];
+  let key: unknown;
   try {
-    const key = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
-    if (key && typeof key === "object" && typeof key.pk === "string") return key;
+    key = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
   } catch {}
+  if (
+    key !== null &&
+    typeof key === "object" &&
+    !Array.isArray(key) &&
+    Object.keys(key).length === names.length &&
+    names.every((name) => typeof (key as Record<string, unknown>)[name] === "string") &&
+    (key as Record<string, string>)[pkName] === query.pk &&
+    (key as Record<string, string>)[skName]!.startsWith(query.skPrefix ?? "")
+  ) {
+    return key as Record<string, string>;
+  }
   throw new AppError("invalid_cursor", "The cursor is not one this API gave out. Start again without it.", {
     details: [{ path: "cursor", message: "Unknown cursor" }],
   });

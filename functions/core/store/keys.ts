@@ -6,4 +6,5 @@ export const Keys = {
     sk: `${platformId}#${spaceId}`,
   }),
   token: (tokenHash: string) => ({ pk: `TOKEN#${tokenHash}`, sk: "TOKEN" as const }),
+  revokedSession: (sessionId: string) => ({ pk: `SESSION#${sessionId}`, sk: "REVOKED" as const }),
 };

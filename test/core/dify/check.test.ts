@@ -6,6 +6,7 @@ import path from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { checkDify } from "../../../functions/core/dify/check";
+import { Platform } from "../../../functions/core/platform";
 import {
   ALEMBIC_HEADS,
   buildDifySchema,
@@ -251,13 +252,26 @@ describe("checkDify against a server that accepts only SSL", () => {
     expect(await checkDify({ ...settings(), ssl: "verify-full", caPem })).toMatchObject({ ok: true });
   });
 
-  test("ssl_failed for a certificate signed by another CA", async () => {
+  test("ssl_untrusted for a certificate signed by another CA", async () => {
     const result = await failureOf({ ...settings(), ssl: "verify-full", caPem: otherCaPem });
-    expect(result.code).toBe("ssl_failed");
+    expect(result.code).toBe("ssl_untrusted");
   });
 
-  test("ssl_failed when the certificate does not name the host", async () => {
+  test("ssl_untrusted when the certificate does not name the host", async () => {
     const result = await failureOf({ ...settings(), host: "localhost", ssl: "verify-full", caPem });
-    expect(result.code).toBe("ssl_failed");
+    expect(result.code).toBe("ssl_untrusted");
+    expect(result.message).toContain("does not name the host localhost");
+  });
+
+  test("verifies by default, and refuses a self-signed certificate with ssl_untrusted", async () => {
+    const { ssl: _, ...withoutSsl } = settings();
+    expect(Platform.Database.parse(withoutSsl).ssl).toBe("verify-full");
+    const result = await Platform.check(withoutSsl);
+    expect(result).toMatchObject({ ok: false, code: "ssl_untrusted" });
+    expect(result.ok || result.message).toMatch(/not trusted.*Paste the CA certificate.*"require"/);
+  });
+
+  test("require stays the explicit choice to encrypt without verifying", async () => {
+    expect(await Platform.check({ ...settings(), ssl: "require" })).toMatchObject({ ok: true });
   });
 });

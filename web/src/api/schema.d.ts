@@ -124,6 +124,53 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/api/auth/logout": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Sign this session out (its token is refused from now on) */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Signed out. */
+        204: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content?: never;
+        };
+        /** @description Not signed in, or the session expired. */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": {
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/api/platforms": {
     parameters: {
       query?: never;
@@ -212,6 +259,7 @@ export interface paths {
                         | "database_not_found"
                         | "ssl_required"
                         | "ssl_failed"
+                        | "ssl_untrusted"
                         | "dify_unreachable"
                         | "not_dify"
                         | "dify_too_old"
@@ -279,7 +327,7 @@ export interface paths {
               user: string;
               password: string;
               /**
-               * @default require
+               * @default verify-full
                * @enum {string}
                */
               ssl?: "disable" | "require" | "verify-full";
@@ -356,6 +404,7 @@ export interface paths {
                       | "database_not_found"
                       | "ssl_required"
                       | "ssl_failed"
+                      | "ssl_untrusted"
                       | "dify_unreachable"
                       | "not_dify"
                       | "dify_too_old"
@@ -431,7 +480,7 @@ export interface paths {
             user: string;
             password: string;
             /**
-             * @default require
+             * @default verify-full
              * @enum {string}
              */
             ssl?: "disable" | "require" | "verify-full";
@@ -491,6 +540,7 @@ export interface paths {
                     | "database_not_found"
                     | "ssl_required"
                     | "ssl_failed"
+                    | "ssl_untrusted"
                     | "dify_unreachable"
                     | "not_dify"
                     | "dify_too_old"
@@ -620,6 +670,7 @@ export interface paths {
                       | "database_not_found"
                       | "ssl_required"
                       | "ssl_failed"
+                      | "ssl_untrusted"
                       | "dify_unreachable"
                       | "not_dify"
                       | "dify_too_old"
@@ -824,6 +875,7 @@ export interface paths {
                       | "database_not_found"
                       | "ssl_required"
                       | "ssl_failed"
+                      | "ssl_untrusted"
                       | "dify_unreachable"
                       | "not_dify"
                       | "dify_too_old"
@@ -982,6 +1034,7 @@ export interface paths {
                       | "database_not_found"
                       | "ssl_required"
                       | "ssl_failed"
+                      | "ssl_untrusted"
                       | "dify_unreachable"
                       | "not_dify"
                       | "dify_too_old"

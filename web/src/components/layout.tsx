@@ -1,6 +1,6 @@
 import { useQueryClient } from "@tanstack/react-query";
 import { type ReactNode, useEffect, useRef } from "react";
-import { session } from "../api/client";
+import { api, session } from "../api/client";
 import { Link, useRoute } from "../router";
 
 const NAV = [
@@ -55,7 +55,9 @@ export function Shell({ children }: { children: ReactNode }) {
         <button
           type="button"
           className="btn btn-ghost signout"
-          onClick={() => {
+          onClick={async () => {
+            // Signed out on the server first, so the token is worthless even if it was copied.
+            await api.POST("/api/auth/logout").catch(() => {});
             session.clear();
             queryClient.clear();
           }}

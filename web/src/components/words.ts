@@ -11,15 +11,17 @@ export const TRANSPORT_LABELS: Record<string, string> = {
 };
 
 export const SSL_LABELS: Record<string, string> = {
-  disable: "Disable",
-  require: "Require",
   "verify-full": "Verify full",
+  require: "Require (encrypt without verifying)",
+  disable: "Disable",
 };
 
 export const SSL_HINTS: Record<string, string> = {
   disable: "No encryption. Only on a private network.",
-  require: "Encrypted; the server's certificate is not verified.",
-  "verify-full": "Encrypted; the certificate and host name are verified.",
+  require:
+    "Encrypted, but the server's certificate is not verified: anyone between Spacegate and the database could read the password. Prefer Verify full with the server's CA.",
+  "verify-full":
+    "Encrypted; the certificate and host name are verified against the CA you paste, or the system's CAs and Amazon RDS's.",
 };
 
 export const CHECK_EXPLANATIONS: Record<string, { title: string; help: string }> = {
@@ -49,7 +51,11 @@ export const CHECK_EXPLANATIONS: Record<string, { title: string; help: string }>
   },
   ssl_failed: {
     title: "An encrypted connection could not be made",
-    help: "The server may not offer SSL (choose Disable on a private network), or its certificate did not verify (paste the CA certificate, or choose Require).",
+    help: "The server may not offer SSL (choose Disable on a private network), or the handshake failed.",
+  },
+  ssl_untrusted: {
+    title: "The server's certificate is not trusted",
+    help: "Paste the CA certificate that signed it, connect by a host name the certificate holds, or choose SSL mode Require to encrypt without verifying.",
   },
   dify_unreachable: {
     title: "Dify's database could not be reached",

@@ -138,6 +138,9 @@ export function PlatformsPage() {
                   <td className="mono small">
                     {platform.database.user}@{platform.database.host}:{platform.database.port}/
                     {platform.database.database}
+                    {platform.database.ssl === "require" && (
+                      <span className="muted"> · certificate not verified</span>
+                    )}
                   </td>
                   <td>
                     <CheckSummary check={platform.check} />
@@ -231,7 +234,7 @@ const initialState = (platform?: Platform): FormState => ({
   database: platform?.database.database ?? "dify",
   user: platform?.database.user ?? "",
   password: "",
-  ssl: platform?.database.ssl ?? "require",
+  ssl: platform?.database.ssl ?? "verify-full",
   caPem: "",
 });
 
@@ -267,7 +270,7 @@ function PlatformForm({ platform }: { platform?: Platform }) {
       form.caPem.trim() !== "");
 
   const showError = (error: unknown, prefix = "") => {
-    if (error instanceof ApiError && error.code === "invalid_request") {
+    if (error instanceof ApiError && ["invalid_request", "password_required"].includes(error.code)) {
       const fields = error.fieldErrors();
       setFieldErrors(Object.fromEntries(Object.entries(fields).map(([key, value]) => [prefix + key, value])));
     }
@@ -279,9 +282,10 @@ function PlatformForm({ platform }: { platform?: Platform }) {
       if (platform && !form.password) {
         if (databaseChanged)
           throw new ApiError(
-            "password_needed",
-            "Enter the password to test changed connection details.",
+            "password_required",
+            "Enter the database password again: the stored one is only sent to the server it was saved for.",
             400,
+            [{ path: "password", message: "Required when the server changes" }],
           );
         const rechecked = await unwrap(
           api.POST("/api/platforms/{id}/check", { params: { path: { id: platform.id } } }),
@@ -439,7 +443,7 @@ function PlatformForm({ platform }: { platform?: Platform }) {
           error={fieldErrors["database.password"]}
           hint={
             platform
-              ? "Stored encrypted and never shown. Leave empty to keep it."
+              ? "Stored encrypted and never shown. Leave empty to keep it; a new host, port, database or user, a weaker SSL mode or another CA needs it again, since the stored password only goes to the server it was saved for."
               : "Stored encrypted in the secret store and never shown again."
           }
         >
@@ -478,7 +482,7 @@ function PlatformForm({ platform }: { platform?: Platform }) {
           hint={
             platform?.database.hasCaPem
               ? "A certificate is stored. Paste a new one to replace it."
-              : "The certificate authority that signed the server's certificate. Leave empty to use the system's."
+              : "The certificate authority that signed the server's certificate. Leave empty to trust the system's CAs and Amazon RDS's."
           }
         >
           {(props) => (
