@@ -8,11 +8,17 @@ import { MemoryQueue } from "../core/queue/memory";
 import { Runtime } from "../core/runtime";
 import { LocalSecretStore } from "../core/secrets/local";
 import { Store } from "../core/store";
+import { securePrivateDir } from "./data-dir";
 import { startDynalite } from "./dynalite";
 
 // The local data is opened by one process at a time: stop `npm start` first.
 const dataDir = path.resolve(process.env.SPACEGATE_DATA_DIR ?? ".data");
-const dynamo = await startDynalite({ path: path.join(dataDir, "dynamodb"), tableName: "spacegate" });
+securePrivateDir(dataDir);
+const dynamo = await startDynalite({
+  path: path.join(dataDir, "dynamodb"),
+  socketDir: dataDir,
+  tableName: "spacegate",
+});
 const secrets = new LocalSecretStore(dataDir);
 Runtime.set({
   config: { ...readConfig(), tableName: "spacegate" },
