@@ -3,6 +3,7 @@ import { Actor } from "../core/actor";
 import { readConfig } from "../core/config";
 import { Envelope } from "../core/crypto/envelope";
 import { DifyPools } from "../core/dify/connection";
+import { isAppError } from "../core/errors";
 import { rotateEncryptionKey } from "../core/key-rotation";
 import { MemoryQueue } from "../core/queue/memory";
 import { Runtime } from "../core/runtime";
@@ -29,8 +30,15 @@ Runtime.set({
   pools: new DifyPools(),
   now: () => new Date(),
 });
-const result = await Actor.run({ type: "system", id: "rotate-key" }, () => rotateEncryptionKey());
-process.stdout.write(
-  `New encryption key ${result.keyId}: re-encrypted ${result.instances} instance(s) and ${result.grants} space credential(s).\n`,
-);
-await dynamo.close();
+try {
+  const result = await Actor.run({ type: "system", id: "rotate-key" }, () => rotateEncryptionKey());
+  process.stdout.write(
+    `New encryption key ${result.keyId}: re-encrypted ${result.instances} instance(s) and ${result.grants} space credential(s).\n`,
+  );
+} catch (error) {
+  const detail = isAppError(error) && error.details ? `\n${JSON.stringify(error.details)}` : "";
+  process.stderr.write(`${isAppError(error) ? `${error.code}: ${error.message}` : String(error)}${detail}\n`);
+  process.exitCode = 1;
+} finally {
+  await dynamo.close();
+}

@@ -59,4 +59,53 @@ describe("encryption key rotation", () => {
     expect(await Instance.headersOf(instance)).toEqual({ "X-Api-Key": "instance-key" });
     expect((await t.request("GET", "/api/audit?action=keys.rotate")).body.items).toHaveLength(1);
   });
+
+  it("names what it could not re-encrypt and fails loudly, and rotating again finishes", async () => {
+    const platformId = await t.createPlatform(dify.url);
+    const instanceId = await t.createInstance({ name: "Busy", upstreamUrl: upstream.mcpUrl });
+    const spaceId = dify.spaces[0]!.id;
+    await t.request("PUT", `/api/instances/${instanceId}/access/${platformId}/${spaceId}`, {});
+    const before = await Access.load(instanceId, platformId, spaceId);
+    // Someone else changes the grant each time, just before the rotation writes it.
+    const grantKey = { pk: before.pk, sk: before.sk };
+    let changes = 0;
+    t.runtime.store.doc.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === "PutItemCommand" && JSON.stringify(args.input).includes(grantKey.sk)) {
+          changes++;
+          await t.runtime.store.patch(grantKey, {}, { add: { version: 1 } });
+        }
+        return next(args);
+      },
+      { step: "initialize", name: "busyGrant" },
+    );
+    let refused: Awaited<ReturnType<typeof t.request>>;
+    try {
+      refused = await t.request("POST", "/api/keys/rotate");
+    } finally {
+      t.runtime.store.doc.middlewareStack.remove("busyGrant");
+    }
+    expect(refused.status).toBe(409);
+    expect(refused.body).toMatchObject({
+      code: "rotation_incomplete",
+      details: { left: [{ type: "access", id: `${instanceId}/${platformId}/${spaceId}` }] },
+    });
+    expect(changes).toBeGreaterThan(5);
+    const { keyId, instances, grants } = refused.body.details;
+    // Every instance was re-encrypted, and every grant but the busy one.
+    const totals = await t.request("GET", "/api/instances?limit=200");
+    expect(instances).toBe(totals.body.items.length);
+    expect(grants).toBe(
+      totals.body.items.reduce((sum: number, item: { spaceCount: number }) => sum + item.spaceCount, 0) - 1,
+    );
+    const busy = await Access.load(instanceId, platformId, spaceId);
+    expect(busy.credential.split(".")[1]).not.toBe(keyId);
+    expect(await Access.credentialOf(busy)).toBe(await Access.credentialOf(before));
+
+    const again = await t.request("POST", "/api/keys/rotate");
+    expect(again.status).toBe(200);
+    const rewritten = await Access.load(instanceId, platformId, spaceId);
+    expect(rewritten.credential.split(".")[1]).toBe(again.body.keyId);
+    expect(await Access.credentialOf(rewritten)).toBe(await Access.credentialOf(before));
+  });
 });

@@ -3145,6 +3145,19 @@ export interface paths {
             };
           };
         };
+        /** @description A conflict: changed by someone else, or still in use. */
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": {
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
       };
     };
     delete?: never;
