@@ -108,4 +108,31 @@ describe("encryption key rotation", () => {
     expect(rewritten.credential.split(".")[1]).toBe(again.body.keyId);
     expect(await Access.credentialOf(rewritten)).toBe(await Access.credentialOf(before));
   });
+
+  it("filters the audit log by the very target types events are recorded with", async () => {
+    const document = (await t.request("GET", "/api/openapi.json")).body;
+    const parameter = document.paths["/api/audit"].get.parameters.find(
+      (p: { name: string }) => p.name === "targetType",
+    );
+    const offered: string[] = parameter.schema.enum;
+    expect(offered).toContain("key");
+
+    const recorded = new Set(
+      (await t.request("GET", "/api/audit?limit=200")).body.items.map(
+        (event: { target: { type: string } }) => event.target.type,
+      ),
+    );
+    expect([...recorded].sort()).toEqual(["access", "instance", "key", "platform"]);
+    for (const type of offered) {
+      const filtered = (await t.request("GET", `/api/audit?targetType=${type}&limit=200`)).body.items;
+      expect(filtered.length > 0).toBe(recorded.has(type));
+      expect(filtered.every((event: { target: { type: string } }) => event.target.type === type)).toBe(true);
+    }
+    const rotations = (await t.request("GET", "/api/audit?targetType=key")).body.items;
+    expect(rotations.map((event: { action: string }) => event.action)).toContain("keys.rotate");
+
+    const unknown = await t.request("GET", "/api/audit?targetType=keys");
+    expect(unknown.status).toBe(400);
+    expect(unknown.body.code).toBe("invalid_request");
+  });
 });

@@ -3022,7 +3022,7 @@ export interface paths {
       parameters: {
         query?: {
           action?: string;
-          targetType?: string;
+          targetType?: "platform" | "instance" | "access" | "sync" | "key";
           targetId?: string;
           since?: string;
           until?: string;
@@ -3053,7 +3053,8 @@ export interface paths {
                 };
                 action: string;
                 target: {
-                  type: string;
+                  /** @enum {string} */
+                  type: "platform" | "instance" | "access" | "sync" | "key";
                   id: string;
                 };
                 details?: {
