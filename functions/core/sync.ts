@@ -303,6 +303,11 @@ export namespace Sync {
       if (outbox.length >= 10) await flush();
     });
     await flush();
+    const grantFailed = (
+      grant: Parameters<typeof Access.setSync>[0],
+      providerId: string | null,
+      error: { code: string; message: string },
+    ) => Access.setSync(grant, { status: "failed", jobId, providerId, error, updatedAt: at });
     // No message went out for these items, so no worker can move them meanwhile.
     for (const { instance, spaceId, error } of unprepared) {
       logger.error("sync item not prepared", {
@@ -320,15 +325,7 @@ export namespace Sync {
       const grant = await Access.find(instance.id, data.platformId, spaceId);
       const item = itemOf(instance, spaceId, grant ?? undefined);
       await store.put({ ...item, status: "failed", error: failure, finishedAt: at });
-      if (grant) {
-        await Access.setSync(grant, {
-          status: "failed",
-          jobId,
-          providerId: item.providerId,
-          error: failure,
-          updatedAt: at,
-        });
-      }
+      if (grant) await grantFailed(grant, item.providerId, failure);
     }
     if (unprepared.length > 0) {
       await store.patch(
@@ -343,15 +340,7 @@ export namespace Sync {
         message: "The sync could not be queued for this space; it has been logged. Retry the job.",
       };
       const item = await transition(message, ["queued"], "failed", { error: failure, finishedAt: at });
-      if (item) {
-        await Access.setSync(message, {
-          status: "failed",
-          jobId,
-          providerId: item.providerId,
-          error: failure,
-          updatedAt: at,
-        });
-      }
+      if (item) await grantFailed(message, item.providerId, failure);
     }
     for (const [instanceId, count] of granted) {
       await store.patch(Keys.instance(instanceId), {}, { add: { spaceCount: count } });

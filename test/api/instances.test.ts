@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
-import { InternalServerError } from "@aws-sdk/client-dynamodb";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { interceptDynamo, internalError } from "../support/dynamodb-faults";
 import { type McpUpstream, startHangingServer, startMcpUpstream } from "../support/mcp-upstream";
 import { startTestRuntime } from "../support/runtime";
 
@@ -156,25 +156,17 @@ describe("instances", () => {
     const before = (await t.request("GET", "/api/instances?limit=200")).body.items.length;
     // DynamoDB fails the write that records the discovery, after the instance item is stored.
     let refused = 0;
-    t.runtime.store.doc.middlewareStack.add(
-      (next, context) => async (args) => {
-        if (
-          context.commandName === "UpdateItemCommand" &&
-          refused === 0 &&
-          JSON.stringify(args.input).includes('"INSTANCE"')
-        ) {
-          refused++;
-          throw new InternalServerError({ message: "Internal server error", $metadata: {} });
-        }
-        return next(args);
-      },
-      { step: "initialize", name: "refuseDiscovery" },
-    );
+    const release = interceptDynamo(t.runtime.store, (command, input) => {
+      if (command === "UpdateItemCommand" && refused === 0 && input.includes('"INSTANCE"')) {
+        refused++;
+        throw internalError();
+      }
+    });
     let failed: Awaited<ReturnType<typeof t.request>>;
     try {
       failed = await t.request("POST", "/api/instances", instanceBody({ name: "Half", identifier: "half" }));
     } finally {
-      t.runtime.store.doc.middlewareStack.remove("refuseDiscovery");
+      release();
     }
     expect(refused).toBe(1);
     expect(failed.status).toBe(500);

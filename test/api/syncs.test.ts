@@ -1,5 +1,4 @@
 import { createHash } from "node:crypto";
-import { InternalServerError } from "@aws-sdk/client-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { decryptToken } from "../../functions/core/dify/encrypt-token";
 import { Sync } from "../../functions/core/sync";
@@ -10,6 +9,7 @@ import {
   databaseSettings,
   insertForeignProvider,
 } from "../support/dify-fixture";
+import { interceptDynamo, internalError } from "../support/dynamodb-faults";
 import { type McpUpstream, startMcpUpstream } from "../support/mcp-upstream";
 import { startTestRuntime } from "../support/runtime";
 import { startTcpProxy } from "../support/tcp-proxy";
@@ -322,20 +322,12 @@ describe("sync jobs", () => {
     // DynamoDB refuses the first write of one space's item, as it does when an internal error outlasts the retries.
     const itemOf = `ITEM#${sturdyId}#${platformId}#${broken!.id}`;
     let refused = 0;
-    t.runtime.store.doc.middlewareStack.add(
-      (next, context) => async (args) => {
-        if (
-          context.commandName === "PutItemCommand" &&
-          refused === 0 &&
-          JSON.stringify(args.input).includes(itemOf)
-        ) {
-          refused++;
-          throw new InternalServerError({ message: "Internal server error", $metadata: {} });
-        }
-        return next(args);
-      },
-      { step: "initialize", name: "refuseOneItem" },
-    );
+    const release = interceptDynamo(t.runtime.store, (command, input) => {
+      if (command === "PutItemCommand" && refused === 0 && input.includes(itemOf)) {
+        refused++;
+        throw internalError();
+      }
+    });
     let started: Awaited<ReturnType<typeof t.request>>;
     try {
       started = await t.request("POST", "/api/syncs", {
@@ -344,7 +336,7 @@ describe("sync jobs", () => {
         spaces: ordinary.map((space) => ({ spaceId: space.id })),
       });
     } finally {
-      t.runtime.store.doc.middlewareStack.remove("refuseOneItem");
+      release();
     }
     expect(refused).toBe(1);
     expect(started.status).toBe(202);

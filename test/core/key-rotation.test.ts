@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Access } from "../../functions/core/access";
 import { Instance } from "../../functions/core/instance";
 import { createDifyFixture, type DifyFixture } from "../support/dify-fixture";
+import { interceptDynamo } from "../support/dynamodb-faults";
 import { type McpUpstream, startMcpUpstream } from "../support/mcp-upstream";
 import { startTestRuntime } from "../support/runtime";
 
@@ -69,21 +70,17 @@ describe("encryption key rotation", () => {
     // Someone else changes the grant each time, just before the rotation writes it.
     const grantKey = { pk: before.pk, sk: before.sk };
     let changes = 0;
-    t.runtime.store.doc.middlewareStack.add(
-      (next, context) => async (args) => {
-        if (context.commandName === "PutItemCommand" && JSON.stringify(args.input).includes(grantKey.sk)) {
-          changes++;
-          await t.runtime.store.patch(grantKey, {}, { add: { version: 1 } });
-        }
-        return next(args);
-      },
-      { step: "initialize", name: "busyGrant" },
-    );
+    const release = interceptDynamo(t.runtime.store, async (command, input) => {
+      if (command === "PutItemCommand" && input.includes(grantKey.sk)) {
+        changes++;
+        await t.runtime.store.patch(grantKey, {}, { add: { version: 1 } });
+      }
+    });
     let refused: Awaited<ReturnType<typeof t.request>>;
     try {
       refused = await t.request("POST", "/api/keys/rotate");
     } finally {
-      t.runtime.store.doc.middlewareStack.remove("busyGrant");
+      release();
     }
     expect(refused.status).toBe(409);
     expect(refused.body).toMatchObject({
