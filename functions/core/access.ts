@@ -377,7 +377,7 @@ export namespace Access {
   export const providerOf = (grant: Stored) => grant.providerId ?? grant.sync?.providerId ?? null;
 
   const target = (grant: Pick<Stored, "instanceId" | "platformId" | "spaceId">) => ({
-    type: "access",
+    type: "access" as const,
     id: `${grant.instanceId}/${grant.platformId}/${grant.spaceId}`,
   });
 }

@@ -4,19 +4,23 @@ import { createId } from "./id";
 import { getRuntime } from "./runtime";
 
 export namespace Audit {
+  /** What an event is about: events are recorded with these types, and the list filters by them. */
+  export const TargetType = z.enum(["platform", "instance", "access", "sync", "key"]);
+  export type TargetType = z.infer<typeof TargetType>;
+
   export const Event = z.object({
     id: z.string(),
     at: z.string(),
     actor: z.object({ type: z.enum(["admin", "system"]), id: z.string(), ip: z.string().optional() }),
     action: z.string(),
-    target: z.object({ type: z.string(), id: z.string() }),
+    target: z.object({ type: TargetType, id: z.string() }),
     details: z.record(z.string(), z.unknown()).optional(),
   });
   export type Event = z.infer<typeof Event>;
 
   export const ListQuery = z.object({
     action: z.string().max(100).optional(),
-    targetType: z.string().max(40).optional(),
+    targetType: TargetType.optional(),
     targetId: z.string().max(200).optional(),
     since: z.iso.datetime().optional(),
     until: z.iso.datetime().optional(),
@@ -30,7 +34,7 @@ export namespace Audit {
    */
   export async function record(
     action: string,
-    target: { type: string; id: string },
+    target: { type: TargetType; id: string },
     details?: Record<string, unknown>,
   ): Promise<Event> {
     const { store, now } = getRuntime();

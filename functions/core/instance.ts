@@ -239,8 +239,18 @@ export namespace Instance {
       await store.delete(identKey(identifier));
       throw error;
     }
+    let info: Info;
+    try {
+      info = await discover(id, { audit: false });
+    } catch (error) {
+      // Discovery reports its own failures; anything else leaves no half-made instance behind.
+      await store.delete(toolsKey(id));
+      await store.delete(key(id));
+      await store.delete(identKey(identifier));
+      throw error;
+    }
     await Audit.record("instance.create", { type: "instance", id }, { name: data.name, identifier });
-    return discover(id, { audit: false });
+    return info;
   }
 
   export async function load(id: string): Promise<Stored> {
@@ -371,12 +381,13 @@ export namespace Instance {
         headers: await headersOf(item),
         timeoutMs: item.timeouts.timeout * 1000,
       });
+      await saveTools(id, snapshot);
       discovery = { ok: true, at: now().toISOString(), toolCount: snapshot.tools.length };
     } catch (error) {
       if (!isAppError(error)) throw error;
+      snapshot = null;
       discovery = { ok: false, at: now().toISOString(), code: error.code, message: error.message };
     }
-    if (snapshot) await saveTools(id, snapshot);
     const set: Record<string, unknown> = { discovery };
     if (snapshot) {
       set.toolCount = snapshot.tools.length;

@@ -247,53 +247,108 @@ export namespace Sync {
     const pairs = instances.flatMap((instance) => data.spaces.map((space) => ({ instance, space })));
     const granted = new Map<string, number>();
     const outbox: SyncMessage[] = [];
+    const unsent: SyncMessage[] = [];
+    const unprepared: Array<{ instance: Instance.Stored; spaceId: string; error: unknown }> = [];
     const queued: Access.SyncState = { status: "queued", jobId, updatedAt: at };
+    // A message that cannot be sent leaves its item queued with no one to run it: it is failed below.
+    const flush = async () => {
+      const batch = outbox.splice(0);
+      if (batch.length === 0) return;
+      await queue.send(batch).catch((error) => {
+        logger.error("sync messages not sent", { jobId, count: batch.length, error: String(error) });
+        unsent.push(...batch);
+      });
+    };
+    const itemOf = (instance: Instance.Stored, spaceId: string, grant?: Access.Stored): StoredItem => ({
+      ...itemKey(jobId, instance.id, data.platformId, spaceId),
+      jobId,
+      instanceId: instance.id,
+      instanceName: instance.name,
+      platformId: data.platformId,
+      spaceId,
+      spaceName: spaces.get(spaceId)?.name ?? grant?.spaceName ?? spaceId,
+      status: "queued",
+      error: null,
+      attempts: 0,
+      repairedDrift: false,
+      providerId: grant ? Access.providerOf(grant) : null,
+      createdAt: at,
+      updatedAt: at,
+      startedAt: null,
+      finishedAt: null,
+      skipUnchanged: options.skipUnchanged,
+      ttl,
+    });
     await inParallel(pairs, 16, async ({ instance, space }) => {
-      const dify = spaces.get(space.spaceId);
-      const { grant, created } = await Access.put(
-        instance.id,
-        data.platformId,
-        space.spaceId,
-        { headers: space.headers },
-        {
-          space: dify ? { name: dify.name, owner: dify.owner } : undefined,
-          instance,
-          sync: queued,
-          batch: true,
-        },
-      );
-      if (created) granted.set(instance.id, (granted.get(instance.id) ?? 0) + 1);
-      const providerId = Access.providerOf(grant);
-      const item: StoredItem = {
-        ...itemKey(jobId, instance.id, data.platformId, space.spaceId),
-        jobId,
-        instanceId: instance.id,
-        instanceName: instance.name,
-        platformId: data.platformId,
-        spaceId: space.spaceId,
-        spaceName: dify?.name ?? grant.spaceName,
-        status: "queued",
-        error: null,
-        attempts: 0,
-        repairedDrift: false,
-        providerId,
-        createdAt: at,
-        updatedAt: at,
-        startedAt: null,
-        finishedAt: null,
-        skipUnchanged: options.skipUnchanged,
-        ttl,
-      };
-      await store.put(item);
-      if (!created) await Access.setSync(grant, { ...queued, providerId });
+      try {
+        const dify = spaces.get(space.spaceId);
+        const { grant, created } = await Access.put(
+          instance.id,
+          data.platformId,
+          space.spaceId,
+          { headers: space.headers },
+          {
+            space: dify ? { name: dify.name, owner: dify.owner } : undefined,
+            instance,
+            sync: queued,
+            batch: true,
+          },
+        );
+        if (created) granted.set(instance.id, (granted.get(instance.id) ?? 0) + 1);
+        const item = itemOf(instance, space.spaceId, grant);
+        await store.put(item);
+        if (!created) await Access.setSync(grant, { ...queued, providerId: item.providerId });
+      } catch (error) {
+        unprepared.push({ instance, spaceId: space.spaceId, error });
+        return;
+      }
       // Each message goes out once its item is stored, ten at a time, so the worker starts early.
       outbox.push({ jobId, instanceId: instance.id, platformId: data.platformId, spaceId: space.spaceId });
-      if (outbox.length >= 10) await queue.send(outbox.splice(0));
+      if (outbox.length >= 10) await flush();
     });
+    await flush();
+    const grantFailed = (
+      grant: Parameters<typeof Access.setSync>[0],
+      providerId: string | null,
+      error: { code: string; message: string },
+    ) => Access.setSync(grant, { status: "failed", jobId, providerId, error, updatedAt: at });
+    // No message went out for these items, so no worker can move them meanwhile.
+    for (const { instance, spaceId, error } of unprepared) {
+      logger.error("sync item not prepared", {
+        jobId,
+        instanceId: instance.id,
+        spaceId,
+        error: String(error),
+      });
+      const failure = isAppError(error)
+        ? { code: error.code, message: error.message }
+        : {
+            code: "sync_not_started",
+            message: "The space could not be prepared for the sync; it has been logged. Retry the job.",
+          };
+      const grant = await Access.find(instance.id, data.platformId, spaceId);
+      const item = itemOf(instance, spaceId, grant ?? undefined);
+      await store.put({ ...item, status: "failed", error: failure, finishedAt: at });
+      if (grant) await grantFailed(grant, item.providerId, failure);
+    }
+    if (unprepared.length > 0) {
+      await store.patch(
+        jobKey(jobId),
+        { updatedAt: at },
+        { add: { queuedCount: -unprepared.length, failedCount: unprepared.length } },
+      );
+    }
+    for (const message of unsent) {
+      const failure = {
+        code: "sync_not_queued",
+        message: "The sync could not be queued for this space; it has been logged. Retry the job.",
+      };
+      const item = await transition(message, ["queued"], "failed", { error: failure, finishedAt: at });
+      if (item) await grantFailed(message, item.providerId, failure);
+    }
     for (const [instanceId, count] of granted) {
       await store.patch(Keys.instance(instanceId), {}, { add: { spaceCount: count } });
     }
-    await queue.send(outbox.splice(0));
     await Audit.record(
       "sync.start",
       { type: "sync", id: jobId },
@@ -305,7 +360,7 @@ export namespace Sync {
         reason: job.reason,
       },
     );
-    return toJob(job);
+    return unprepared.length + unsent.length > 0 ? toJob(await loadJob(jobId)) : toJob(job);
   }
 
   async function loadJob(jobId: string): Promise<StoredJob> {

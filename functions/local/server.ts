@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
@@ -24,6 +24,7 @@ import { nodeGateway } from "../gateway/node";
 import { createStoreResolver, usageWriter } from "../gateway/resolver";
 import { createPooledUpstream } from "../gateway/upstream-pooled";
 import { createUsageRecorder } from "../gateway/usage";
+import { securePrivateDir } from "./data-dir";
 import { startDynalite } from "./dynalite";
 
 export interface LocalOptions {
@@ -47,10 +48,11 @@ const PLACEHOLDER = `<!doctype html><html lang="en"><head><meta charset="utf-8">
  * at /, over DynamoDB served by dynalite, secrets in an encrypted file and the in-process queue.
  */
 export async function startLocal(options: LocalOptions) {
-  mkdirSync(options.dataDir, { recursive: true });
+  securePrivateDir(options.dataDir);
   const tableName = "spacegate";
   const dynamo = await startDynalite({
     path: options.inMemory ? undefined : path.join(options.dataDir, "dynamodb"),
+    socketDir: options.dataDir,
     tableName,
   });
   const secrets = new LocalSecretStore(options.dataDir);
@@ -143,6 +145,7 @@ export async function startLocal(options: LocalOptions) {
     url: `http://${options.host && options.host !== "0.0.0.0" ? options.host : "localhost"}:${port}`,
     port,
     runtime,
+    storeSocket: dynamo.socketPath,
     gateway,
     usage,
     generatedPassword,

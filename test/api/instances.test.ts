@@ -1,5 +1,7 @@
+import { randomBytes } from "node:crypto";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { interceptDynamo, internalError } from "../support/dynamodb-faults";
 import { type McpUpstream, startHangingServer, startMcpUpstream } from "../support/mcp-upstream";
 import { startTestRuntime } from "../support/runtime";
 
@@ -122,6 +124,65 @@ describe("instances", () => {
     } finally {
       await hanging.close();
     }
+  });
+
+  it("saves an instance whose tool list is too large to keep, with the failure named", async () => {
+    // About 600 KB of tool descriptions that do not compress.
+    const huge = await startMcpUpstream({
+      toolCount: 300,
+      describeTool: () => randomBytes(1500).toString("base64"),
+    });
+    try {
+      const created = await t.request(
+        "POST",
+        "/api/instances",
+        instanceBody({
+          name: "Huge",
+          identifier: "huge",
+          upstream: { url: huge.mcpUrl, transport: "streamable-http" },
+        }),
+      );
+      expect(created.status).toBe(201);
+      expect(created.body).toMatchObject({ toolCount: 0, discovery: { ok: false, code: "tools_too_large" } });
+      const listed = (await t.request("GET", "/api/instances?limit=200")).body.items;
+      expect(listed.filter((item: { identifier: string }) => item.identifier === "huge")).toHaveLength(1);
+      expect((await t.request("GET", `/api/instances/${created.body.id}/tools`)).body).toBeNull();
+    } finally {
+      await huge.close();
+    }
+  });
+
+  it("stores nothing when a create fails part way", async () => {
+    const before = (await t.request("GET", "/api/instances?limit=200")).body.items.length;
+    // DynamoDB fails the write that records the discovery, after the instance item is stored.
+    let refused = 0;
+    const release = interceptDynamo(t.runtime.store, (command, input) => {
+      if (command === "UpdateItemCommand" && refused === 0 && input.includes('"INSTANCE"')) {
+        refused++;
+        throw internalError();
+      }
+    });
+    let failed: Awaited<ReturnType<typeof t.request>>;
+    try {
+      failed = await t.request("POST", "/api/instances", instanceBody({ name: "Half", identifier: "half" }));
+    } finally {
+      release();
+    }
+    expect(refused).toBe(1);
+    expect(failed.status).toBe(500);
+    expect((await t.request("GET", "/api/instances?limit=200")).body.items).toHaveLength(before);
+
+    const again = await t.request(
+      "POST",
+      "/api/instances",
+      instanceBody({ name: "Half", identifier: "half" }),
+    );
+    expect(again.status).toBe(201);
+    expect(
+      (await t.request("GET", "/api/audit?action=instance.create&limit=200")).body.items.filter(
+        (event: { target: { id: string } }) => event.target.id === failed.body?.id,
+      ),
+    ).toHaveLength(0);
   });
 
   it("keeps identifiers unique and fixed once synced", async () => {

@@ -9,6 +9,7 @@ import {
   databaseSettings,
   insertForeignProvider,
 } from "../support/dify-fixture";
+import { interceptDynamo, internalError } from "../support/dynamodb-faults";
 import { type McpUpstream, startMcpUpstream } from "../support/mcp-upstream";
 import { startTestRuntime } from "../support/runtime";
 import { startTcpProxy } from "../support/tcp-proxy";
@@ -309,6 +310,86 @@ describe("sync jobs", () => {
     await proxy.start();
     const retried = await t.request("POST", `/api/syncs/${started.body.id}/retry`);
     expect(retried.status).toBe(202);
+    await t.queue.idle();
+    const done = (await t.request("GET", `/api/syncs/${started.body.id}`)).body;
+    expect(done.job).toMatchObject({ status: "done", counts: { synced: 2, failed: 0 } });
+  });
+
+  it("sends every other space's message when one space cannot be prepared, and fails that one with a reason", async () => {
+    const sturdyId = await t.createInstance({ name: "Sturdy", upstreamUrl: upstream.mcpUrl });
+    const ordinary = dify.spaces.slice(0, 3);
+    const [broken, ...others] = ordinary;
+    // DynamoDB refuses the first write of one space's item, as it does when an internal error outlasts the retries.
+    const itemOf = `ITEM#${sturdyId}#${platformId}#${broken!.id}`;
+    let refused = 0;
+    const release = interceptDynamo(t.runtime.store, (command, input) => {
+      if (command === "PutItemCommand" && refused === 0 && input.includes(itemOf)) {
+        refused++;
+        throw internalError();
+      }
+    });
+    let started: Awaited<ReturnType<typeof t.request>>;
+    try {
+      started = await t.request("POST", "/api/syncs", {
+        platformId,
+        instanceIds: [sturdyId],
+        spaces: ordinary.map((space) => ({ spaceId: space.id })),
+      });
+    } finally {
+      release();
+    }
+    expect(refused).toBe(1);
+    expect(started.status).toBe(202);
+    await t.queue.idle();
+
+    const detail = (await t.request("GET", `/api/syncs/${started.body.id}`)).body;
+    expect(detail.job).toMatchObject({
+      status: "failed",
+      total: 3,
+      counts: { queued: 0, synced: 2, failed: 1 },
+    });
+    const bySpace = new Map(detail.items.map((item: { spaceId: string }) => [item.spaceId, item]));
+    expect(bySpace.get(broken!.id)).toMatchObject({
+      status: "failed",
+      error: { code: "sync_not_started", message: expect.stringMatching(/Retry/) },
+    });
+    for (const space of others) expect(bySpace.get(space.id)).toMatchObject({ status: "synced" });
+
+    const retried = await t.request("POST", `/api/syncs/${started.body.id}/retry`);
+    expect(retried.status).toBe(202);
+    await t.queue.idle();
+    const done = (await t.request("GET", `/api/syncs/${started.body.id}`)).body;
+    expect(done.job).toMatchObject({ status: "done", counts: { synced: 3, failed: 0 } });
+  });
+
+  it("fails the items whose messages could not be queued, and a retry sends them", async () => {
+    const queuedId = await t.createInstance({ name: "Unqueued", upstreamUrl: upstream.mcpUrl });
+    const ordinary = dify.spaces.slice(0, 2);
+    const queue = t.runtime.queue;
+    // SQS refuses the batch, as it does while the service is unavailable.
+    t.runtime.queue = {
+      send: async () => {
+        throw new Error("ServiceUnavailable");
+      },
+    };
+    let started: Awaited<ReturnType<typeof t.request>>;
+    try {
+      started = await t.request("POST", "/api/syncs", {
+        platformId,
+        instanceIds: [queuedId],
+        spaces: ordinary.map((space) => ({ spaceId: space.id })),
+      });
+    } finally {
+      t.runtime.queue = queue;
+    }
+    expect(started.status).toBe(202);
+    expect(started.body).toMatchObject({ status: "failed", counts: { queued: 0, failed: 2 } });
+    const detail = (await t.request("GET", `/api/syncs/${started.body.id}`)).body;
+    for (const item of detail.items) {
+      expect(item).toMatchObject({ status: "failed", error: { code: "sync_not_queued" } });
+    }
+
+    await t.request("POST", `/api/syncs/${started.body.id}/retry`);
     await t.queue.idle();
     const done = (await t.request("GET", `/api/syncs/${started.body.id}`)).body;
     expect(done.job).toMatchObject({ status: "done", counts: { synced: 2, failed: 0 } });

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
@@ -36,6 +36,41 @@ async function api(base: string, token: string | null, method: string, url: stri
   };
 }
 
+/** The TCP ports this process listens on, read from the kernel's socket tables (Linux). */
+function listeningPorts(): number[] {
+  const inodes = new Set<string>();
+  for (const fd of readdirSync("/proc/self/fd")) {
+    try {
+      const socket = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/self/fd/${fd}`));
+      if (socket) inodes.add(socket[1]!);
+    } catch {}
+  }
+  const ports = new Set<number>();
+  for (const table of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+    for (const line of readFileSync(table, "utf8").trim().split("\n").slice(1)) {
+      const [, local = "", , state, , , , , , inode = ""] = line.trim().split(/\s+/);
+      if (state === "0A" && inodes.has(inode)) ports.add(Number.parseInt(local.split(":")[1] ?? "", 16));
+    }
+  }
+  return [...ports].sort((a, b) => a - b);
+}
+
+/** Files and directories under `root` (itself included) that others than their owner may use. */
+function notPrivate(root: string): string[] {
+  const stat = lstatSync(root);
+  const mode = stat.mode & 0o777;
+  const own = mode === (stat.isDirectory() ? 0o700 : 0o600) ? [] : [`${root} ${mode.toString(8)}`];
+  if (!stat.isDirectory()) return own;
+  return [...own, ...readdirSync(root).flatMap((entry) => notPrivate(path.join(root, entry)))];
+}
+
+/** What an earlier version left: a data directory and files anyone may read. */
+function loosen(root: string) {
+  const stat = lstatSync(root);
+  chmodSync(root, stat.isDirectory() ? 0o755 : 0o644);
+  if (stat.isDirectory()) for (const entry of readdirSync(root)) loosen(path.join(root, entry));
+}
+
 async function callHeadersTool(url: string, credential: string) {
   const client = new Client({ name: "Dify", version: "1.0.0" });
   await client.connect(
@@ -51,7 +86,13 @@ async function callHeadersTool(url: string, credential: string) {
 
 describe("the local product", () => {
   it("runs the journey through the gateway, and keeps everything across a restart", async () => {
+    const portsBefore = listeningPorts();
     const first = await startLocal({ dataDir, port: 0 });
+    // The store is reachable only through a socket of the product's own user: no TCP port but the product's.
+    expect(listeningPorts().filter((port) => !portsBefore.includes(port))).toEqual([first.port]);
+    expect(path.dirname(first.storeSocket)).toBe(dataDir);
+    expect(lstatSync(first.storeSocket).isSocket()).toBe(true);
+    expect(lstatSync(first.storeSocket).mode & 0o777).toBe(0o600);
     const password = first.generatedPassword as string;
     expect(password).toMatch(/^[A-Za-z0-9_-]{20,}$/);
     let platformId: string;
@@ -113,12 +154,15 @@ describe("the local product", () => {
       const home = await fetch(`${first.url}/`);
       expect(home.status).toBe(200);
       expect(await home.text()).toContain("Spacegate");
+      expect(notPrivate(dataDir)).toEqual([]);
     } finally {
       await first.close();
     }
 
+    loosen(dataDir);
     const second = await startLocal({ dataDir, port: 0 });
     try {
+      expect(notPrivate(dataDir)).toEqual([]);
       expect(second.generatedPassword).toBeUndefined();
       const login = await api(second.url, null, "POST", "/api/auth/login", { password });
       expect(login.status).toBe(200);
@@ -135,6 +179,16 @@ describe("the local product", () => {
       expect(spaces.status).toBe(200);
     } finally {
       await second.close();
+    }
+  });
+
+  it("refuses to open a data directory another process is serving", async () => {
+    const running = await startLocal({ dataDir, port: 0 });
+    try {
+      await expect(startLocal({ dataDir, port: 0 })).rejects.toThrow(/Another Spacegate process is using/);
+      expect((await fetch(`${running.url}/api/health`)).status).toBe(200);
+    } finally {
+      await running.close();
     }
   });
 });

@@ -53,7 +53,7 @@ beforeAll(async () => {
   // Each function may do only what the stack grants it, on DynamoDB (passed on to dynalite), SQS
   // and Secrets Manager.
   aws = await startFakeAws({
-    dynamoEndpoint: dynamo.endpoint,
+    dynamoSocket: dynamo.socketPath,
     policies: Object.fromEntries(
       Object.entries(grants).map(([name, granted]) => [
         accessKeyOf(name as LambdaName),

@@ -38,12 +38,12 @@ type Input = Record<string, unknown>;
 /**
  * Stands in for the Secrets Manager and SQS services, which cannot run here: their JSON protocols
  * over HTTP, kept in memory, so that the real SDK clients (in tests, and inside the Lambda bundles)
- * talk to it unchanged. Given a DynamoDB endpoint (dynalite), it passes DynamoDB's calls on to it,
+ * talk to it unchanged. Given dynalite's socket, it passes DynamoDB's calls on to it,
  * after checking them against the caller's policy like the rest. Secrets behave as Secrets Manager's do: a secret may exist without a value,
  * and a version id (ClientRequestToken) is accepted once.
  */
 export async function startFakeAws(
-  options: { policies?: Record<string, Policy>; dynamoEndpoint?: string } = {},
+  options: { policies?: Record<string, Policy>; dynamoSocket?: string } = {},
 ) {
   const secrets = new Map<string, Secret>();
   const messages = new Map<string, string[]>();
@@ -171,9 +171,8 @@ export async function startFakeAws(
 
   /** Passes a DynamoDB call on to the engine, as it came. */
   const forward = (req: IncomingMessage, body: Buffer, res: ServerResponse) => {
-    const target = new URL(options.dynamoEndpoint ?? "");
     const outgoing = httpRequest(
-      { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers },
+      { socketPath: options.dynamoSocket, method: req.method, path: req.url, headers: req.headers },
       (answer) => {
         res.writeHead(answer.statusCode ?? 500, answer.headers);
         answer.pipe(res);
@@ -197,7 +196,7 @@ export async function startFakeAws(
         const body = Buffer.concat(chunks);
         const input = JSON.parse(body.toString("utf8") || "{}") as Input;
         authorize(String(req.headers.authorization ?? ""), target, input);
-        if (target.startsWith("DynamoDB_") && options.dynamoEndpoint) return forward(req, body, res);
+        if (target.startsWith("DynamoDB_") && options.dynamoSocket) return forward(req, body, res);
         const operation = operations[target];
         if (!operation) throw new ServiceError("UnknownOperationException", `${target} is not served here.`);
         reply(200, operation(input));

@@ -53,6 +53,8 @@ export type McpUpstreamOptions = {
   version?: string;
   /** Extra generated tools, named tool_001, tool_002, ... */
   toolCount?: number;
+  /** The generated tools' descriptions (default "Generated tool number N."). */
+  describeTool?: (index: number) => string;
   /** Makes tools/list paginate with nextCursor. */
   pageSize?: number;
   /** Every request without this header value is answered 401 {"error":"invalid api key"}. */
@@ -203,10 +205,13 @@ const fixedTools: Tool[] = [
   },
 ];
 
-const generatedTools = (count: number): Tool[] =>
+const generatedTools = (
+  count: number,
+  describe = (index: number) => `Generated tool number ${index + 1}.`,
+): Tool[] =>
   Array.from({ length: count }, (_, index) => ({
     name: `tool_${String(index + 1).padStart(3, "0")}`,
-    description: `Generated tool number ${index + 1}.`,
+    description: describe(index),
     inputSchema: { type: "object", properties: {} },
   }));
 
@@ -266,7 +271,7 @@ const shutDown = (server: HttpServer) =>
  * /sse + /messages, with the tools echo, add, slow, headers and `toolCount` generated ones.
  */
 export async function startMcpUpstream(options: McpUpstreamOptions = {}): Promise<McpUpstream> {
-  const tools = [...fixedTools, ...generatedTools(options.toolCount ?? 0)];
+  const tools = [...fixedTools, ...generatedTools(options.toolCount ?? 0, options.describeTool)];
   const gate = new Gate();
   const requests: RecordedRequest[] = [];
   const streamable = new Map<string, StreamableHTTPServerTransport>();

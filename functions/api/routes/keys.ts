@@ -15,6 +15,7 @@ export const keys = router().openapi(
         "What was re-encrypted.",
       ),
       401: errors[401],
+      409: errors[409],
     },
   }),
   async (c) => c.json(await rotateEncryptionKey(), 200),

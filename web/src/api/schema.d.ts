@@ -3111,7 +3111,7 @@ export interface paths {
       parameters: {
         query?: {
           action?: string;
-          targetType?: string;
+          targetType?: "platform" | "instance" | "access" | "sync" | "key";
           targetId?: string;
           since?: string;
           until?: string;
@@ -3142,7 +3142,8 @@ export interface paths {
                 };
                 action: string;
                 target: {
-                  type: string;
+                  /** @enum {string} */
+                  type: "platform" | "instance" | "access" | "sync" | "key";
                   id: string;
                 };
                 details?: {
@@ -3223,6 +3224,19 @@ export interface paths {
         };
         /** @description Not signed in, or the session expired. */
         401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": {
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+        /** @description A conflict: changed by someone else, or still in use. */
+        409: {
           headers: {
             [name: string]: unknown;
           };

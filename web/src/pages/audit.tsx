@@ -35,13 +35,22 @@ const ACTIONS: Record<string, string> = {
   "keys.rotate": "Encryption key rotated",
 };
 
-const TARGET_TYPES = ["platform", "instance", "access", "sync", "keys"];
+type TargetType = NonNullable<AuditQuery["targetType"]>;
+
+/** The API's target types, each with its label: the compiler refuses one missing or unknown. */
+const TARGET_TYPES: Record<TargetType, string> = {
+  platform: "platform",
+  instance: "instance",
+  access: "access",
+  sync: "sync",
+  key: "encryption key",
+};
 
 function targetLink(event: AuditEvent) {
   const { type, id } = event.target;
   if (type === "platform") return `/platforms/${id}`;
   if (type === "instance") return `/instances/${id}`;
-  if (type === "sync" || type === "job") return `/syncs/${id}`;
+  if (type === "sync") return `/syncs/${id}`;
   if (type === "access") return `/instances/${id.split("/")[0]}/access`;
   return null;
 }
@@ -79,7 +88,7 @@ function Details({ details }: { details: AuditEvent["details"] }) {
 
 export function AuditPage() {
   const [action, setAction] = useState("");
-  const [targetType, setTargetType] = useState("");
+  const [targetType, setTargetType] = useState<TargetType | "">("");
   const [targetId, setTargetId] = useState("");
   const debouncedTarget = useDebounced(targetId.trim());
   const query: AuditQuery = {
@@ -124,11 +133,15 @@ export function AuditPage() {
         </Field>
         <Field label="Target type" className="field-inline">
           {(props) => (
-            <select {...props} value={targetType} onChange={(event) => setTargetType(event.target.value)}>
+            <select
+              {...props}
+              value={targetType}
+              onChange={(event) => setTargetType(event.target.value as TargetType | "")}
+            >
               <option value="">Any</option>
-              {TARGET_TYPES.map((type) => (
+              {Object.entries(TARGET_TYPES).map(([type, label]) => (
                 <option key={type} value={type}>
-                  {type}
+                  {label}
                 </option>
               ))}
             </select>
