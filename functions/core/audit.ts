@@ -5,7 +5,7 @@ import { getRuntime } from "./runtime";
 
 export namespace Audit {
   /** What an event is about: events are recorded with these types, and the list filters by them. */
-  export const TargetType = z.enum(["platform", "instance", "access", "sync", "key"]);
+  export const TargetType = z.enum(["platform", "instance", "access", "sync", "key", "session"]);
   export type TargetType = z.infer<typeof TargetType>;
 
   export const Event = z.object({

@@ -3111,7 +3111,7 @@ export interface paths {
       parameters: {
         query?: {
           action?: string;
-          targetType?: "platform" | "instance" | "access" | "sync" | "key";
+          targetType?: "platform" | "instance" | "access" | "sync" | "key" | "session";
           targetId?: string;
           since?: string;
           until?: string;
@@ -3143,7 +3143,7 @@ export interface paths {
                 action: string;
                 target: {
                   /** @enum {string} */
-                  type: "platform" | "instance" | "access" | "sync" | "key";
+                  type: "platform" | "instance" | "access" | "sync" | "key" | "session";
                   id: string;
                 };
                 details?: {

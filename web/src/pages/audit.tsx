@@ -33,6 +33,7 @@ const ACTIONS: Record<string, string> = {
   "sync.retry": "Sync retried",
   "sync.cancel": "Sync cancelled",
   "keys.rotate": "Encryption key rotated",
+  "auth.logout": "Signed out",
 };
 
 type TargetType = NonNullable<AuditQuery["targetType"]>;
@@ -44,6 +45,7 @@ const TARGET_TYPES: Record<TargetType, string> = {
   access: "access",
   sync: "sync",
   key: "encryption key",
+  session: "session",
 };
 
 function targetLink(event: AuditEvent) {
