@@ -6,13 +6,15 @@
  *
  *   node --import tsx test/support/synthesize.ts <variant.json> <result.json>
  *
+ * It exits 0, or FAILED_DEPLOY when the deploy would fail (the errors are in the result).
+ *
  * The CLI's part is stood in for as SST 4.17's CLI does it (pkg/project/run.go): the config is
  * bundled with esbuild with `$app`, `$cli` and `$dev` defined, the providers and `sst` imported
  * into every project file, and shim/run.js injected; the CLI's local RPC server answers the
  * components' calls (Runtime.Build bundles a function with the options SST's Node builder derives
  * from its `nodejs`; Provider.Aws.Bootstrap names the asset bucket).
  */
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { createRequire } from "node:module";
 import path from "node:path";
@@ -44,6 +46,8 @@ export type FunctionBuild = {
   handler: string;
   runtime: string;
   properties: Record<string, unknown>;
+  /** What the function's links resolve to, sealed into its package. */
+  links: Record<string, unknown>;
   bundleBytes?: number;
   bundle?: string;
 };
@@ -56,6 +60,9 @@ export type Synthesis = {
   errors: string[];
 };
 
+/** The exit code of a synthesis whose deploy would fail; its result is written all the same. */
+export const FAILED_DEPLOY = 3;
+
 export const ACCOUNT = "123456789012";
 export const REGION = "eu-west-1";
 
@@ -64,7 +71,7 @@ const platform = path.join(root, ".sst/platform");
 
 /** What the AWS provider computes for a resource once created, as far as the stack reads it. */
 // biome-ignore lint/suspicious/noExplicitAny: mocked provider state.
-function stateOf(type: string, name: string, inputs: any): Record<string, unknown> {
+export function stateOf(type: string, name: string, inputs: any): Record<string, unknown> {
   const [, module = "", kind = ""] = type.split(":");
   const service = module.split("/")[0];
   const physical = inputs.name ?? `${name.toLowerCase()}-abc123`;
@@ -93,6 +100,22 @@ function stateOf(type: string, name: string, inputs: any): Record<string, unknow
     state.invokeUrl = `https://a1b2c3d4e5.execute-api.${REGION}.amazonaws.com/${inputs.stageName}`;
   }
   if (type === "aws:cloudfront/distribution:Distribution") state.domainName = "d111111abcdef8.cloudfront.net";
+  if (type === "aws:acm/certificate:Certificate") {
+    state.domainValidationOptions = [
+      {
+        domainName: inputs.domainName,
+        resourceRecordName: `_0example.${inputs.domainName}.`,
+        resourceRecordType: "CNAME",
+        resourceRecordValue: "_0example.acm-validations.aws.",
+      },
+    ];
+  }
+  // SST's Route 53 zone lookup, a dynamic resource its CLI answers.
+  if (name.endsWith(".sst.aws.HostedZoneLookup")) state.zoneId = "Z0EXAMPLE";
+  if (type === "aws:apigateway/domainName:DomainName") {
+    state.regionalDomainName = `d-0example.execute-api.${REGION}.amazonaws.com`;
+    state.regionalZoneId = "Z0REGIONAL";
+  }
   return state;
 }
 
@@ -143,6 +166,8 @@ function handlerFile(handler: string) {
 }
 
 /** The CLI's local RPC server, as far as the components call it while deploying. */
+let building = 0;
+
 function startRpc(variant: Variant, work: string, builds: FunctionBuild[]) {
   // biome-ignore lint/suspicious/noExplicitAny: RPC arguments as the components send them.
   const methods: Record<string, (args: any) => Promise<unknown>> = {
@@ -165,11 +190,13 @@ function startRpc(variant: Variant, work: string, builds: FunctionBuild[]) {
         handler: input.handler,
         runtime: input.runtime,
         properties: input.properties,
+        links: input.links,
       };
       const sourcemaps: string[] = [];
       if (variant.bundle) {
         const options = await sstBuildOptions(input.properties, input.runtime);
-        await build({ ...options, entryPoints: [file], outfile });
+        building++;
+        await build({ ...options, entryPoints: [file], outfile }).finally(() => building--);
         record.bundle = outfile;
         record.bundleBytes = statSync(outfile).size;
         if (existsSync(`${outfile}.map`)) sourcemaps.push(`${outfile}.map`);
@@ -308,7 +335,10 @@ export async function synthesize(variant: Variant): Promise<Synthesis> {
   process.env.SST_SECRETS = "{}";
 
   const errors: string[] = [];
-  const record = (error: unknown) => errors.push(error instanceof Error ? error.message : String(error));
+  const record = (error: unknown) => {
+    const message = error instanceof Error ? error.message : String(error);
+    if (!errors.includes(message)) errors.push(message);
+  };
   process.on("unhandledRejection", record);
   process.on("uncaughtException", record);
 
@@ -375,23 +405,27 @@ export async function synthesize(variant: Variant): Promise<Synthesis> {
   };
 
   let outputs: Record<string, unknown> = {};
-  try {
-    // As the language host runs a program: inside the stack, the root of every resource.
-    outputs = (await runInPulumiStack(
-      async () => (await import(pathToFileURL(evalFile).href)).default,
-    )) as Record<string, unknown>;
-    // Resources created from other resources' outputs register later: wait until none is pending.
-    let count = -1;
-    while (count !== resources.length) {
-      count = resources.length;
-      await settings.disconnect().catch(record);
-      for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
-    }
-  } catch (error) {
-    record(error);
-  } finally {
-    rpc.close();
+  // As the language host runs a program: inside the stack, the root of every resource.
+  let resolved = false;
+  const finished = runInPulumiStack(async () => (await import(pathToFileURL(evalFile).href)).default);
+  finished.then(
+    (value) => {
+      outputs = value as Record<string, unknown>;
+      resolved = true;
+    },
+    (error) => record(error),
+  );
+  // Resources created from other resources' outputs register later: wait until every call to the
+  // engine has been answered and nothing new came of it. A failed resource leaves the stack's
+  // outputs unresolved for good; then what was recorded up to there is the result.
+  for (;;) {
+    const before = resources.length;
+    await settings.disconnect().catch(record);
+    for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
+    if (resources.length === before && building === 0 && (resolved || errors.length > 0)) break;
   }
+  rpc.close();
+  rmSync(evalFile, { force: true });
   return {
     app: { name: app.name, stage: app.stage, removal: app.removal, protect: app.protect },
     resources,
@@ -404,7 +438,13 @@ export async function synthesize(variant: Variant): Promise<Synthesis> {
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
   const [variantFile, resultFile] = process.argv.slice(2);
   const variant = JSON.parse(readFileSync(variantFile!, "utf8")) as Variant;
+  // A resource whose outputs the mocks leave unknown would keep the stack waiting for ever.
+  setTimeout(() => {
+    console.error(`${variant.name}: the stack did not settle within 2 minutes`);
+    process.exit(1);
+  }, 120_000).unref();
   const result = await synthesize(variant);
   writeFileSync(resultFile!, JSON.stringify(result));
-  process.exit(0);
+  // A failed deploy leaves its resources' promises pending, which Pulumi reports on a clean exit.
+  process.exit(result.errors.length > 0 ? FAILED_DEPLOY : 0);
 }
