@@ -20,7 +20,9 @@ const blankPasswordApi = handle(
 
 async function invoke(method: string, headers: Record<string, string>) {
   const result = (await blankPasswordApi(
-    restProxyEvent({ method, path: "/api/platforms", headers }),
+    restProxyEvent({ method, path: "/api/platforms", headers }) as unknown as Parameters<
+      typeof blankPasswordApi
+    >[0],
     lambdaContext(),
   )) as APIGatewayProxyResult;
   // The answer to a REST event that carries multi-value headers has them there too.
