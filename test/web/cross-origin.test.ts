@@ -1,4 +1,3 @@
-import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -14,6 +13,7 @@ import { type Browser, launchBrowser } from "../support/browser";
 import { createDifyFixture, type DifyFixture, databaseSettings } from "../support/dify-fixture";
 import { lambdaContext, restProxyEvent } from "../support/lambda-events";
 import { type McpUpstream, startMcpUpstream } from "../support/mcp-upstream";
+import { buildWeb } from "../support/web-build";
 
 // The hosted UI as AWS serves it: the built static site from one origin (CloudFront), the API's
 // Lambda handler from another (API Gateway, REST proxy events, the stage in the path), every
@@ -83,26 +83,6 @@ function restApi(handler: ReturnType<typeof handle>, preflights: Preflight[]) {
   });
 }
 
-/** Builds the web UI as the stack does, with the API's URL. */
-function buildWeb(outDir: string, apiUrl: string) {
-  return new Promise<void>((resolve, reject) => {
-    const { NODE_ENV: _, ...env } = process.env;
-    const child = spawn(
-      path.resolve("node_modules/.bin/vite"),
-      ["build", "web", "--outDir", outDir, "--emptyOutDir", "--logLevel", "error"],
-      { env: { ...env, VITE_API_URL: apiUrl }, stdio: ["ignore", "ignore", "pipe"] },
-    );
-    let stderr = "";
-    child.stderr.on("data", (chunk) => {
-      stderr += chunk;
-    });
-    child.once("error", reject);
-    child.once("exit", (code) =>
-      code === 0 ? resolve() : reject(new Error(`vite build failed: ${stderr}`)),
-    );
-  });
-}
-
 let dify: DifyFixture;
 let upstream: McpUpstream;
 let local: Awaited<ReturnType<typeof startLocal>>;
@@ -130,7 +110,8 @@ beforeAll(async () => {
   [dify, upstream] = await Promise.all([
     createDifyFixture({ level: "1.15.0", spaces: 1 }),
     startMcpUpstream(),
-    buildWeb(webDir, apiUrl),
+    // Built as the stack builds it, with the API's URL.
+    buildWeb(webDir, { VITE_API_URL: apiUrl }),
   ]);
   browser = await launchBrowser();
 }, 180_000);
