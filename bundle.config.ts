@@ -1,12 +1,15 @@
 import { copyFile, mkdir } from "node:fs/promises";
 import path from "node:path";
-import type { BuildOptions } from "esbuild";
+import { pathToFileURL } from "node:url";
+import type { BuildOptions, Plugin } from "esbuild";
 
 /**
- * How every Lambda entry is bundled: by SST on deploy (sst.config.ts), and by `npm run build:lambda`,
- * the smoke test and the bundle benchmark. Everything is bundled, the AWS SDK included (one file
- * loads much faster than the runtime's SDK spread over many), from the SDK's ES module builds,
- * which shake better; its credential chain is replaced by the environment's credentials.
+ * How every Lambda entry is bundled: by SST on deploy (sst.config.ts gives each function
+ * `lambdaNodejs`), and, with the options SST's builder derives from it (`sstBuildOptions`), by
+ * `npm run build:lambda`, the smoke test, the bundle benchmark and the synthesis test. Everything is
+ * bundled, the AWS SDK included (one file loads much faster than the runtime's SDK spread over many),
+ * from the SDK's ES module builds, which shake better; its credential chain is replaced by the
+ * environment's credentials (bundle.plugins.mjs).
  */
 export const lambdaEntries = {
   api: "functions/api/lambda.ts",
@@ -28,31 +31,94 @@ export const lambdaFiles: Partial<Record<LambdaName, { from: string; to: string 
   })),
 };
 
-export const lambdaEsbuild = {
-  mainFields: ["module", "main"],
-  alias: { "@aws-sdk/credential-provider-node": `${process.cwd()}/functions/core/aws-credentials.ts` },
-} satisfies BuildOptions;
+export const lambdaRuntime = "nodejs22.x";
+export const lambdaArchitecture = "arm64";
 
-export const lambdaBuildOptions = {
-  bundle: true,
-  platform: "node",
-  target: "node22",
+/** The part of SST's `nodejs` function option that its Node builder reads. */
+export type LambdaNodejs = {
+  format?: "esm" | "cjs";
+  minify?: boolean;
+  banner?: string;
+  /** A module exporting esbuild plugins, relative to the project's root. */
+  plugins?: string;
+  install?: Record<string, string>;
+  esbuild?: {
+    target?: string;
+    sourcemap?: boolean | "linked" | "inline" | "external" | "both";
+    keepNames?: boolean;
+    define?: Record<string, string>;
+    external?: string[];
+    nodePaths?: string[];
+    mainFields?: string[];
+    conditions?: string[];
+  };
+};
+
+export const lambdaNodejs = {
   format: "esm",
   minify: true,
-  ...lambdaEsbuild,
-  // Bundled CommonJS dependencies call require(); an ES module has none of its own.
-  banner: { js: "import{createRequire}from'module';const require=createRequire(import.meta.url);" },
-  logLevel: "warning",
-} satisfies BuildOptions;
+  plugins: "bundle.plugins.mjs",
+  // keepNames is SST's default; nothing here reads function names at run time.
+  esbuild: { mainFields: ["module", "main"], keepNames: false },
+} satisfies LambdaNodejs;
 
-/** Bundles each entry to `<outdir>/<name>.mjs` and returns the paths. */
+const targetOfRuntime: Record<string, string> = {
+  "nodejs24.x": "es2024",
+  "nodejs22.x": "es2023",
+  "nodejs20.x": "es2023",
+};
+
+/**
+ * The esbuild options SST 4.17's Node builder (pkg/runtime/node/build.go in the sst repository)
+ * derives from a function's `nodejs` and runtime. Of `nodejs.esbuild` it reads only the fields of
+ * `LambdaNodejs`; anything else there, `alias` included, never reaches esbuild. `nodejs.plugins` is
+ * loaded as SST loads it, from the project's root.
+ */
+export async function sstBuildOptions(nodejs: LambdaNodejs, runtime: string): Promise<BuildOptions> {
+  const options = nodejs.esbuild ?? {};
+  const plugins: Plugin[] = nodejs.plugins
+    ? (await import(pathToFileURL(path.resolve(nodejs.plugins)).href)).default
+    : [];
+  const sourcemap = options.sourcemap ?? "linked";
+  return {
+    platform: "node",
+    bundle: true,
+    format: nodejs.format === "cjs" ? "cjs" : "esm",
+    target: options.target?.startsWith("es") ? options.target : targetOfRuntime[runtime],
+    external: ["sharp", "pg-native", ...Object.keys(nodejs.install ?? {}), ...(options.external ?? [])],
+    keepNames: options.keepNames ?? true,
+    sourcemap: sourcemap === true ? "linked" : sourcemap,
+    mainFields: options.mainFields?.length ? options.mainFields : ["module", "main"],
+    conditions: options.conditions,
+    define: options.define,
+    nodePaths: options.nodePaths,
+    banner: {
+      js: [
+        `import { createRequire as topLevelCreateRequire } from 'module';`,
+        `const require = topLevelCreateRequire(import.meta.url);`,
+        `import { fileURLToPath as topLevelFileUrlToPath, URL as topLevelURL } from "url"`,
+        `const __filename = topLevelFileUrlToPath(import.meta.url)`,
+        `const __dirname = topLevelFileUrlToPath(new topLevelURL(".", import.meta.url))`,
+        nodejs.banner ?? "",
+      ].join("\n"),
+    },
+    minifyWhitespace: nodejs.minify ?? false,
+    minifySyntax: nodejs.minify ?? false,
+    minifyIdentifiers: nodejs.minify ?? false,
+    plugins,
+    logLevel: "warning",
+  };
+}
+
+/** Bundles each entry as SST bundles it on deploy, to `<outdir>/<name>.mjs`, and returns the paths. */
 export async function buildLambdas(outdir: string): Promise<Record<LambdaName, string>> {
   const { build } = await import("esbuild");
+  const options = await sstBuildOptions(lambdaNodejs, lambdaRuntime);
   const outputs = {} as Record<LambdaName, string>;
   await Promise.all(
     Object.entries(lambdaEntries).map(async ([name, entry]) => {
       const outfile = `${outdir}/${name}.mjs`;
-      await build({ ...lambdaBuildOptions, entryPoints: [entry], outfile });
+      await build({ ...options, entryPoints: [entry], outfile });
       for (const file of lambdaFiles[name as LambdaName] ?? []) {
         await mkdir(path.dirname(`${outdir}/${file.to}`), { recursive: true });
         await copyFile(file.from, `${outdir}/${file.to}`);

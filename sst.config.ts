@@ -13,12 +13,12 @@ export default $config({
     };
   },
   async run() {
-    const { lambdaEsbuild } = await import("./bundle.config");
+    const { lambdaArchitecture, lambdaNodejs, lambdaRuntime } = await import("./bundle.config");
     $transform(sst.aws.Function, (args) => {
-      args.runtime ??= "nodejs22.x";
-      args.architecture ??= "arm64";
+      args.runtime ??= lambdaRuntime;
+      args.architecture ??= lambdaArchitecture;
       args.logging ??= { retention: "1 month" };
-      args.nodejs ??= { format: "esm", minify: true, esbuild: lambdaEsbuild };
+      args.nodejs ??= lambdaNodejs;
     });
 
     await import("./stacks/table");

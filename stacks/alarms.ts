@@ -9,7 +9,9 @@ import { deadLetters } from "./queue";
 export const alarms = new sst.aws.SnsTopic("Alarms");
 
 const email = process.env.SPACEGATE_ALARM_EMAIL;
-if (email) alarms.subscribe("AlarmEmail", `email:${email}`);
+// SnsTopic.subscribe takes a function handler; an address is subscribed with the plain resource.
+if (email)
+  new aws.sns.TopicSubscription("AlarmEmail", { topic: alarms.arn, protocol: "email", endpoint: email });
 
 /** An alarm on the sum or maximum of a metric over 5 minutes, to the topic and back when it clears. */
 const alarm = (

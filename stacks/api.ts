@@ -8,9 +8,34 @@ import { table } from "./table";
 /** A custom domain for the API and the gateway, e.g. spacegate.example.com (hosted in Route 53). */
 const domain = process.env.SPACEGATE_DOMAIN;
 
+/** The origin the admin UI is served from; `*` allows any (sessions are bearer tokens, never cookies). */
+const webOrigin = process.env.SPACEGATE_WEB_ORIGIN ?? "*";
+
+/**
+ * How many gateway calls may run at once (SPACEGATE_GATEWAY_CONCURRENCY): reserved for the gateway,
+ * so open event streams can neither starve the API and the worker nor be starved by them.
+ */
+const gatewayConcurrency = process.env.SPACEGATE_GATEWAY_CONCURRENCY;
+if (gatewayConcurrency !== undefined && !/^[1-9]\d*$/.test(gatewayConcurrency)) {
+  throw new Error(
+    `SPACEGATE_GATEWAY_CONCURRENCY must be a whole number above 0, not "${gatewayConcurrency}".`,
+  );
+}
+
+/** API Gateway's own error answers (throttled, timed out) carry CORS headers, so the UI can read them. */
+let errorResponses: aws.apigateway.Response[] = [];
+
 export const api = new sst.aws.ApiGatewayV1("Api", {
   endpoint: { type: "regional" },
   ...(domain ? { domain } : {}),
+  // Preflights reach the API function, which answers them with the configured origin (functions/api/app.ts).
+  cors: false,
+  transform: {
+    deployment: (args, opts) => {
+      opts.dependsOn = errorResponses;
+      args.triggers = $output(args.triggers).apply((triggers) => ({ ...triggers, webOrigin }));
+    },
+  },
 });
 
 /**
@@ -31,7 +56,7 @@ export const settings = new sst.Linkable("Settings", {
     secretPrefix,
     queueUrl: syncQueue.url,
     publicUrl,
-    corsOrigin: process.env.SPACEGATE_WEB_ORIGIN ?? "*",
+    corsOrigin: webOrigin,
   },
 });
 
@@ -58,8 +83,24 @@ api.route(
     vpc: gatewayVpc,
     permissions: permissionsOf("gateway"),
     environment: { POWERTOOLS_SERVICE_NAME: "spacegate-gateway" },
+    ...(gatewayConcurrency ? { concurrency: { reserved: Number(gatewayConcurrency) } } : {}),
   },
   { transform: { integration: { timeoutMilliseconds: 900_000 } } },
+);
+
+errorResponses = (["DEFAULT_4XX", "DEFAULT_5XX"] as const).map(
+  (responseType) =>
+    new aws.apigateway.Response(responseType === "DEFAULT_4XX" ? "ApiErrors4xx" : "ApiErrors5xx", {
+      restApiId: api.nodes.api.id,
+      responseType,
+      responseParameters: {
+        "gatewayresponse.header.Access-Control-Allow-Origin": `'${webOrigin}'`,
+        "gatewayresponse.header.Access-Control-Allow-Headers": "'Authorization,Content-Type'",
+      },
+      responseTemplates: {
+        "application/json": '{"code":"gateway_error","message":$context.error.messageString}',
+      },
+    }),
 );
 
 api.deploy();

@@ -1,5 +1,12 @@
-/** How long the sync worker may run; the queue hides a received message for longer than that. */
+/** How long the sync worker may run. */
 export const workerTimeoutSeconds = 60;
+
+/**
+ * How long the queue hides a received message: six times the worker's timeout, as AWS asks for a
+ * queue that feeds a function, so a batch the function was throttled on is not counted as a failed
+ * receive before it can run.
+ */
+export const visibilityTimeoutSeconds = workerTimeoutSeconds * 6;
 
 export const deadLetters = new sst.aws.Queue("SyncDeadLetters", {
   transform: { queue: { messageRetentionSeconds: 14 * 24 * 60 * 60 } },
@@ -10,6 +17,6 @@ export const deadLetters = new sst.aws.Queue("SyncDeadLetters", {
  * visibility timeout (the retry backoff); after five receives it goes to the dead-letter queue.
  */
 export const syncQueue = new sst.aws.Queue("SyncQueue", {
-  visibilityTimeout: `${workerTimeoutSeconds * 2} seconds`,
+  visibilityTimeout: `${visibilityTimeoutSeconds} seconds`,
   dlq: { queue: deadLetters.arn, retry: 5 },
 });

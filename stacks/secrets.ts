@@ -8,11 +8,17 @@ import { SecretName } from "../functions/core/secrets";
  */
 export const secretPrefix = `spacegate-${$app.stage}`;
 
+const retained = $app.removal !== "remove";
 // A removed stage frees its names at once; a retained one keeps them recoverable for 30 days.
-const recoveryWindowInDays = $app.removal === "remove" ? 0 : 30;
+const recoveryWindowInDays = retained ? 30 : 0;
 
+// SST retains tables and buckets of a retained stage by itself, but not secrets.
 const appSecret = (name: string, key: string, description: string) =>
-  new aws.secretsmanager.Secret(name, { name: `${secretPrefix}/${key}`, description, recoveryWindowInDays });
+  new aws.secretsmanager.Secret(
+    name,
+    { name: `${secretPrefix}/${key}`, description, recoveryWindowInDays },
+    { retainOnDelete: retained },
+  );
 
 export const envelopeKeys = appSecret(
   "EnvelopeKeys",

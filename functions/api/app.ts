@@ -42,6 +42,12 @@ export function createApi(options: { corsOrigin?: string; ready?: () => Promise<
       durationMs: Math.round(performance.now() - started),
     });
   });
+  // Preflights reach the API function (API Gateway answers none itself) and are answered first, so
+  // the UI can read any error that follows.
+  api.use(
+    "*",
+    cors({ origin: options.corsOrigin ?? "*", allowHeaders: ["Authorization", "Content-Type"], maxAge: 600 }),
+  );
   // What must hold before any request is served (on Lambda, the admin password from its secret).
   const { ready } = options;
   if (ready) {
@@ -58,10 +64,6 @@ export function createApi(options: { corsOrigin?: string; ready?: () => Promise<
       contentSecurityPolicy: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
       overwrite: false,
     }),
-  );
-  api.use(
-    "*",
-    cors({ origin: options.corsOrigin ?? "*", allowHeaders: ["Authorization", "Content-Type"], maxAge: 600 }),
   );
   api.use(
     "*",

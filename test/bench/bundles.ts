@@ -2,7 +2,7 @@
  * Each Lambda bundle's size and its module initialisation time: the bundles are built as SST builds
  * them (bundle.config.ts), then each is loaded RUNS times in a fresh Node process with the
  * environment a deployed function has, timing the import of the bundle (what the function's cold
- * start spends on our code, the AWS SDK it loads from the runtime included) and the whole process.
+ * start spends on our code and the AWS SDK bundled with it) and the whole process.
  *
  *   npm run bench:bundles            RUNS=20 to change the count
  */
@@ -67,7 +67,7 @@ async function main() {
     };
 
     console.log(
-      `Lambda bundles: minified ESM, AWS SDK v3 from the runtime; ${RUNS} fresh Node ${process.version} processes each`,
+      `Lambda bundles as SST builds them: minified ESM, AWS SDK v3 bundled; ${RUNS} fresh Node ${process.version} processes each`,
     );
     console.log(`${cpus().length} cores, load ${loadavg()[0]?.toFixed(2)}\n`);
     console.log(

@@ -1,4 +1,3 @@
-import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -12,29 +11,10 @@ import { startLocal } from "../../functions/local/server";
 import { type Browser, launchBrowser } from "../support/browser";
 import { createDifyFixture, type DifyFixture, databaseSettings } from "../support/dify-fixture";
 import { initializeRequest, type McpUpstream, startMcpUpstream } from "../support/mcp-upstream";
+import { buildWeb } from "../support/web-build";
 
 const PASSWORD = "journey-admin-password";
 const ARTIFACTS = path.resolve("test/artifacts");
-
-/** Builds the web UI as `npm run build:web` does, into `outDir`, so the test drives the current source. */
-function buildWeb(outDir: string) {
-  return new Promise<void>((resolve, reject) => {
-    const { NODE_ENV: _, ...env } = process.env;
-    const child = spawn(
-      path.resolve("node_modules/.bin/vite"),
-      ["build", "web", "--outDir", outDir, "--emptyOutDir", "--logLevel", "error"],
-      { env, stdio: ["ignore", "ignore", "pipe"] },
-    );
-    let stderr = "";
-    child.stderr.on("data", (chunk) => {
-      stderr += chunk;
-    });
-    child.once("error", reject);
-    child.once("exit", (code) =>
-      code === 0 ? resolve() : reject(new Error(`vite build failed: ${stderr}`)),
-    );
-  });
-}
 
 let dify: DifyFixture;
 let upstream: McpUpstream;

