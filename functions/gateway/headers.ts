@@ -4,7 +4,7 @@ import {
   validateHeaderName,
   validateHeaderValue,
 } from "node:http";
-import { decoderFor } from "./upstream";
+import { decoderFor, wholeBodyBytes } from "./relay";
 
 const hopByHop = new Set([
   "connection",
@@ -137,4 +137,19 @@ export function clientResponseHeaders(
     headers[name] = value;
   }
   return headers;
+}
+
+export function contentLengthOf(headers: IncomingHeaders): number | null {
+  const raw = headerValue(headers, "content-length")?.trim();
+  if (raw === undefined || !/^\d+$/.test(raw)) return null;
+  return Number(raw);
+}
+
+export const isEventStream = (headers: IncomingHeaders) =>
+  /^\s*text\/event-stream/i.test(headerValue(headers, "content-type") ?? "");
+
+/** Whether a body of this declared length is read whole rather than streamed. */
+export function isSmall(headers: IncomingHeaders) {
+  const length = contentLengthOf(headers);
+  return length !== null && length <= wholeBodyBytes;
 }

@@ -1,5 +1,5 @@
 import type { APIGatewayProxyEvent, Context } from "aws-lambda";
-import { createGateway, type Gateway, type GatewayRequest } from "./handler";
+import { createGateway, type Gateway, type GatewayRequest } from "./core";
 import { createStoreResolver, gatewayStoreFromEnv, usageWriter } from "./resolver";
 import { AbortSwitch } from "./upstream";
 import { createUsageRecorder } from "./usage";

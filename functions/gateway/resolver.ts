@@ -5,7 +5,7 @@ import type { SealedHeaders } from "../core/headers";
 import { AwsSecretStore } from "../core/secrets/aws";
 import { Store } from "../core/store";
 import { Keys } from "../core/store/keys";
-import type { GatewayGrant, GatewayInstance, GatewayResolver } from "./handler";
+import type { GatewayGrant, GatewayInstance, GatewayResolver } from "./core";
 import type { UsageEntry } from "./usage";
 
 interface TokenItem {

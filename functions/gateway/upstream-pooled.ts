@@ -2,15 +2,8 @@ import type { IncomingHttpHeaders } from "node:http";
 import { Readable } from "node:stream";
 import { Agent } from "undici";
 import { createBoundedMap } from "./cache";
-import {
-  decoded,
-  nullBodyStatuses,
-  readAll,
-  readsWhole,
-  type UpstreamBody,
-  type UpstreamClient,
-  WholeBody,
-} from "./upstream";
+import { decoded, readAll } from "./relay";
+import { nullBodyStatuses, readsWhole, type UpstreamBody, type UpstreamClient, WholeBody } from "./upstream";
 
 /** An answer still arriving on its connection; undici ends it with an error if the connection is cut. */
 class PooledBody implements UpstreamBody {

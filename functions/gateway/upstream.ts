@@ -1,8 +1,8 @@
 import http, { type ClientRequest, type IncomingHttpHeaders, type IncomingMessage } from "node:http";
 import https from "node:https";
-import { pipeline, Readable, type Transform } from "node:stream";
-import zlib from "node:zlib";
+import { Readable } from "node:stream";
 import { createBoundedMap } from "./cache";
+import { cutOff, decoded, readAll } from "./relay";
 
 /** What tells a request to stop: an AbortSignal, or an AbortSwitch, which costs far less per call. */
 export interface Abortable {
@@ -233,30 +233,6 @@ function discard(response: IncomingMessage) {
   response.resume();
 }
 
-const decoders = new Map<string, () => Transform>([
-  ["gzip", () => zlib.createGunzip()],
-  ["x-gzip", () => zlib.createGunzip()],
-  ["deflate", () => zlib.createInflate()],
-  ["br", () => zlib.createBrotliDecompress()],
-]);
-
-/**
- * The decoder for an answer's Content-Encoding, when it is one coding this client decodes; such an
- * answer reaches the client decoded.
- */
-export function decoderFor(contentEncoding: string | string[] | undefined): (() => Transform) | undefined {
-  return typeof contentEncoding === "string" ? decoders.get(contentEncoding.trim().toLowerCase()) : undefined;
-}
-
-/** The body decoded as fetch would, for an upstream that compresses though asked for identity. */
-export function decoded(body: Readable, contentEncoding: string | string[] | undefined): Readable {
-  const decoder = decoderFor(contentEncoding);
-  if (!decoder) return body;
-  return pipeline(body, decoder(), () => {});
-}
-
-const cutOff = () => new Error("the upstream closed the connection mid-response");
-
 // The bodies are classes, not object literals: a getter in a literal gives each body a hidden class
 // of its own, which keeps the whole exchange out of the young generation until a full collection.
 
@@ -302,17 +278,4 @@ export class WholeBody implements UpstreamBody {
   }
 
   cancel() {}
-}
-
-/** A stream's whole content as it arrives; rejects with `cut()` if it closes before its end. */
-export function readAll(source: Readable, cut: () => Error = cutOff): Promise<Uint8Array> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    source.on("data", (chunk: Buffer) => chunks.push(chunk));
-    source.once("end", () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
-    source.once("error", reject);
-    source.once("close", () => {
-      if (!source.readableEnded) reject(cut());
-    });
-  });
 }

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from "node:crypto";
 import { afterEach, describe, expect, it } from "vitest";
-import { createGateway, type GatewayGrant, type GatewayInstance } from "../../functions/gateway/handler";
+import { createGateway, type GatewayGrant, type GatewayInstance } from "../../functions/gateway/core";
 import {
   installAwsLambdaGlobal,
   invokeStreaming,

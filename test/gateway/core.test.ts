@@ -15,7 +15,7 @@ import {
   type GatewayInstance,
   type GatewayResolver,
   type GatewayTimers,
-} from "../../functions/gateway/handler";
+} from "../../functions/gateway/core";
 import { nodeGateway } from "../../functions/gateway/node";
 import { createPooledUpstream } from "../../functions/gateway/upstream-pooled";
 import { startMcpUpstream } from "../support/mcp-upstream";
