@@ -7,7 +7,6 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
-import { fetchGateway } from "../../functions/gateway/fetch";
 import {
   createGateway,
   type Gateway,
@@ -16,10 +15,12 @@ import {
   type GatewayResolver,
   type GatewayTimers,
 } from "../../functions/gateway/core";
+import { fetchGateway } from "../../functions/gateway/fetch";
 import { nodeGateway } from "../../functions/gateway/node";
 import { createPooledUpstream } from "../../functions/gateway/upstream-pooled";
 import { startMcpUpstream } from "../support/mcp-upstream";
 import { type RawExchange, startRawUpstream } from "../support/raw-upstream";
+import { MemoryResolver, manualTimers } from "./fixtures";
 
 const pooledUpstream = createPooledUpstream();
 afterAll(() => pooledUpstream.close());
@@ -31,55 +32,6 @@ afterEach(async () => {
 
 const sha256 = (data: string | Uint8Array) => createHash("sha256").update(data).digest("hex");
 const newCredential = () => `sg_${randomBytes(32).toString("base64url")}`;
-
-class MemoryResolver implements GatewayResolver {
-  readonly grants = new Map<string, GatewayGrant>();
-  readonly instances = new Map<string, GatewayInstance>();
-  async grantByTokenHash(tokenHash: string) {
-    return this.grants.get(tokenHash) ?? null;
-  }
-  async instance(instanceId: string) {
-    return this.instances.get(instanceId) ?? null;
-  }
-}
-
-/** Timers that only fire when the test advances them. */
-function manualTimers() {
-  let at = 0;
-  let sequence = 0;
-  const timeouts = new Map<number, { ms: number; callback: () => void }>();
-  const pending = new Map<number, number>();
-  const timers: GatewayTimers & { advance(ms: number): void } = {
-    setTimeout(callback, ms) {
-      sequence += 1;
-      timeouts.set(sequence, { ms, callback });
-      pending.set(sequence, at + ms);
-      return sequence;
-    },
-    clearTimeout(handle) {
-      pending.delete(handle as number);
-      timeouts.delete(handle as number);
-    },
-    refresh(handle) {
-      const timeout = timeouts.get(handle as number);
-      if (timeout) pending.set(handle as number, at + timeout.ms);
-    },
-    advance(ms) {
-      const target = at + ms;
-      for (;;) {
-        const next = [...pending.entries()]
-          .filter(([, due]) => due <= target)
-          .sort(([, a], [, b]) => a - b)[0];
-        if (!next) break;
-        pending.delete(next[0]);
-        at = next[1];
-        timeouts.get(next[0])?.callback();
-      }
-      at = target;
-    },
-  };
-  return timers;
-}
 
 /** Serves the gateway as the local product does: straight from a node:http listener. */
 async function serveNode(gateway: Gateway) {
