@@ -114,7 +114,12 @@ export function createAuthorizer(options: {
         : `This MCP server speaks streamable HTTP: use /gateway/${instanceId}/mcp.`;
       return { ...refusal(404, "transport_mismatch", message), grant };
     }
-    if (leaf === "mcp" && request.method === "GET" && options.mode === "lambda" && !instance.streamGet) {
+    if (
+      leaf === "mcp" &&
+      request.method === "GET" &&
+      options.mode === "lambda" &&
+      !instance.streams.onLambda
+    ) {
       return {
         ...refusal(405, "method_not_allowed", "This gateway does not hold a standalone server stream open.", {
           allow: "POST, DELETE",

@@ -5,6 +5,7 @@ import type { SealedHeaders } from "../core/headers";
 import { AwsSecretStore } from "../core/secrets/aws";
 import { Store } from "../core/store";
 import { Keys } from "../core/store/keys";
+import { type StreamSettings, streamsOf } from "../core/streams";
 import type { GatewayGrant, GatewayInstance, GatewayResolver } from "./core";
 import type { UsageEntry } from "./usage";
 
@@ -31,7 +32,9 @@ interface InstanceItem {
   upstream: GatewayInstance["upstream"];
   headers: SealedHeaders;
   timeouts: GatewayInstance["timeouts"];
-  streamGet: boolean;
+  streams?: StreamSettings;
+  streamGet?: boolean;
+  forwardHeaders?: string[];
 }
 
 async function open(envelope: Envelope, headers: SealedHeaders | undefined) {
@@ -82,7 +85,8 @@ export function createStoreResolver({
         upstream: item.upstream,
         headers: await open(envelope, item.headers),
         timeouts: item.timeouts,
-        streamGet: item.streamGet,
+        streams: streamsOf(item),
+        forwardHeaders: item.forwardHeaders ?? [],
       };
     },
   };

@@ -1,5 +1,6 @@
 import type { OutgoingHttpHeaders } from "node:http";
 import type { Readable } from "node:stream";
+import type { StreamSettings } from "../core/streams";
 import type { IncomingHeaders } from "./headers";
 import type { Abortable, UpstreamClient } from "./upstream";
 
@@ -25,8 +26,9 @@ export interface GatewayInstance {
   headers: Record<string, string>;
   /** Seconds. */
   timeouts: { timeout: number; sseReadTimeout: number };
-  /** Allow GET /mcp (the server-to-client stream) on Lambda. */
-  streamGet: boolean;
+  streams: StreamSettings;
+  /** Client headers forwarded beyond those MCP needs; lowercase. */
+  forwardHeaders: string[];
 }
 
 export interface GatewayResolver {

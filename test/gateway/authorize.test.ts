@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
+import { defaultStreams } from "../../functions/core/streams";
 import { type Authorization, createAuthorizer } from "../../functions/gateway/authorize";
 import type { GatewayRequest } from "../../functions/gateway/core";
 import { AbortSwitch } from "../../functions/gateway/upstream";
@@ -17,7 +18,8 @@ function setup() {
     upstream: { url: "http://127.0.0.1:1/mcp", transport: "streamable-http" },
     headers: {},
     timeouts: { timeout: 30, sseReadTimeout: 300 },
-    streamGet: false,
+    streams: defaultStreams,
+    forwardHeaders: [],
   });
   const grant = (overrides: { instanceId?: string; expiresAt?: string | null } = {}) => {
     const credential = `sg_${randomBytes(32).toString("base64url")}`;

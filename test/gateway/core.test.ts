@@ -7,6 +7,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { defaultStreams } from "../../functions/core/streams";
 import {
   createGateway,
   type Gateway,
@@ -117,7 +118,8 @@ async function startGateway(
       upstream,
       headers: {},
       timeouts: { timeout: 30, sseReadTimeout: 300 },
-      streamGet: false,
+      streams: defaultStreams,
+      forwardHeaders: [],
       ...overrides,
     };
     resolver.instances.set(id, instance);
@@ -1090,7 +1092,7 @@ describe("streaming", () => {
       gateway.addInstance(
         "ins_get",
         { url: upstream.mcpUrl, transport: "streamable-http" },
-        { streamGet: true },
+        { streams: { ...defaultStreams, onLambda: true } },
       );
     }
     const get = (gateway: typeof lambda, instanceId: string) =>

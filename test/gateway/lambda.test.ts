@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from "node:crypto";
 import { afterEach, describe, expect, it } from "vitest";
+import { defaultStreams } from "../../functions/core/streams";
 import { createGateway, type GatewayGrant, type GatewayInstance } from "../../functions/gateway/core";
 import {
   installAwsLambdaGlobal,
@@ -38,7 +39,8 @@ function lambdaGateway(upstreamUrl: string, overrides: Partial<GatewayInstance> 
     upstream: { url: upstreamUrl, transport: "streamable-http" },
     headers: {},
     timeouts: { timeout: 30, sseReadTimeout: 300 },
-    streamGet: false,
+    streams: defaultStreams,
+    forwardHeaders: [],
     ...overrides,
   };
   const gateway = createGateway({

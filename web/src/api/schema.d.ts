@@ -1151,7 +1151,15 @@ export interface paths {
                   sseReadTimeout: number;
                 };
                 enabled: boolean;
-                streamGet: boolean;
+                streams: {
+                  /** @default false */
+                  onLambda: boolean;
+                  /** @default 840 */
+                  maxSeconds: number;
+                  /** @default 8 */
+                  perSpace: number;
+                };
+                forwardHeaders: string[];
                 discovery:
                   | {
                       /** @enum {boolean} */
@@ -1261,8 +1269,23 @@ export interface paths {
             };
             /** @default true */
             enabled?: boolean;
-            /** @default false */
-            streamGet?: boolean;
+            /**
+             * @default {
+             *       "onLambda": false,
+             *       "maxSeconds": 840,
+             *       "perSpace": 8
+             *     }
+             */
+            streams?: {
+              /** @default false */
+              onLambda?: boolean;
+              /** @default 840 */
+              maxSeconds?: number;
+              /** @default 8 */
+              perSpace?: number;
+            };
+            /** @default [] */
+            forwardHeaders?: string[];
           };
         };
       };
@@ -1296,7 +1319,15 @@ export interface paths {
                 sseReadTimeout: number;
               };
               enabled: boolean;
-              streamGet: boolean;
+              streams: {
+                /** @default false */
+                onLambda: boolean;
+                /** @default 840 */
+                maxSeconds: number;
+                /** @default 8 */
+                perSpace: number;
+              };
+              forwardHeaders: string[];
               discovery:
                 | {
                     /** @enum {boolean} */
@@ -1420,7 +1451,15 @@ export interface paths {
                 sseReadTimeout: number;
               };
               enabled: boolean;
-              streamGet: boolean;
+              streams: {
+                /** @default false */
+                onLambda: boolean;
+                /** @default 840 */
+                maxSeconds: number;
+                /** @default 8 */
+                perSpace: number;
+              };
+              forwardHeaders: string[];
               discovery:
                 | {
                     /** @enum {boolean} */
@@ -1579,7 +1618,15 @@ export interface paths {
               sseReadTimeout: number;
             };
             enabled?: boolean;
-            streamGet?: boolean;
+            streams?: {
+              /** @default false */
+              onLambda?: boolean;
+              /** @default 840 */
+              maxSeconds?: number;
+              /** @default 8 */
+              perSpace?: number;
+            };
+            forwardHeaders?: string[];
             version?: number;
           };
         };
@@ -1614,7 +1661,15 @@ export interface paths {
                 sseReadTimeout: number;
               };
               enabled: boolean;
-              streamGet: boolean;
+              streams: {
+                /** @default false */
+                onLambda: boolean;
+                /** @default 840 */
+                maxSeconds: number;
+                /** @default 8 */
+                perSpace: number;
+              };
+              forwardHeaders: string[];
               discovery:
                 | {
                     /** @enum {boolean} */
@@ -1749,7 +1804,15 @@ export interface paths {
                 sseReadTimeout: number;
               };
               enabled: boolean;
-              streamGet: boolean;
+              streams: {
+                /** @default false */
+                onLambda: boolean;
+                /** @default 840 */
+                maxSeconds: number;
+                /** @default 8 */
+                perSpace: number;
+              };
+              forwardHeaders: string[];
               discovery:
                 | {
                     /** @enum {boolean} */
