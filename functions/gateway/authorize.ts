@@ -1,5 +1,5 @@
 import { hash, timingSafeEqual } from "node:crypto";
-import { createTtlCache } from "./cache";
+import { createBoundedMap, createTtlCache } from "./cache";
 import { headerValue, type IncomingHeaders } from "./headers";
 import { type Refusal, refusal } from "./refusals";
 import type { GatewayGrant, GatewayInstance, GatewayRequest, GatewayResolver, Leaf } from "./types";
@@ -50,6 +50,14 @@ export function forwardedQuery(query: string): string {
   return params.toString();
 }
 
+const notValid = () =>
+  refusal(
+    401,
+    "credential_invalid",
+    "The gateway credential is not valid: it may have been rotated or revoked.",
+    invalidTokenChallenge,
+  );
+
 const unavailable = () =>
   refusal(503, "gateway_unavailable", "The gateway could not look up this credential; try again shortly.");
 
@@ -59,31 +67,41 @@ const unavailable = () =>
  */
 export function createAuthorizer(options: {
   resolver: GatewayResolver;
-  mode: "local" | "lambda";
   now: () => number;
   cacheTtlMs: number;
+  /** Lookups of credentials that turn out not to exist, per client and interval, before refusing unread. */
+  missBudget?: { perClient: number; intervalMs: number };
 }) {
   const { resolver, now } = options;
+  const budget = options.missBudget ?? { perClient: 20, intervalMs: 60_000 };
+  const misses = createBoundedMap<{ count: number; since: number }>(10_000);
+  const overBudget = (client: string) => {
+    const spent = misses.get(client);
+    return spent !== undefined && now() - spent.since < budget.intervalMs && spent.count >= budget.perClient;
+  };
+  const spendMiss = (client: string) => {
+    const at = now();
+    const spent = misses.get(client);
+    if (spent === undefined || at - spent.since >= budget.intervalMs)
+      misses.set(client, { count: 1, since: at });
+    else spent.count += 1;
+  };
   const grants = createTtlCache<GatewayGrant | null>({ ttlMs: options.cacheTtlMs, now });
   const instances = createTtlCache<GatewayInstance | null>({ ttlMs: options.cacheTtlMs, now });
 
   /** Why this grant may not be used for this instance at all, or null. */
   function grantRefusal(grant: GatewayGrant | null, tokenHash: string, instanceId: string): Refusal | null {
-    if (!grant || !sameHash(grant.tokenHash, tokenHash)) {
-      return refusal(
-        401,
-        "credential_invalid",
-        "The gateway credential is not valid: it may have been rotated or revoked.",
-        invalidTokenChallenge,
-      );
-    }
+    if (!grant || !sameHash(grant.tokenHash, tokenHash)) return notValid();
     if (grant.expiresAt !== null && Date.parse(grant.expiresAt) <= now()) {
-      return refusal(401, "credential_expired", "The gateway credential has expired.", invalidTokenChallenge);
+      return {
+        ...refusal(401, "credential_expired", "The gateway credential has expired.", invalidTokenChallenge),
+        grant,
+      };
     }
     if (grant.instanceId !== instanceId) {
       return {
         ...refusal(403, "credential_wrong_instance", "This credential belongs to another MCP server."),
-        spaceId: grant.spaceId,
+        grant,
       };
     }
     return null;
@@ -91,7 +109,6 @@ export function createAuthorizer(options: {
 
   /** The valid grant's access to its instance through this route, or why not. */
   function access(
-    request: GatewayRequest,
     leaf: Leaf,
     instanceId: string,
     grant: GatewayGrant,
@@ -113,19 +130,6 @@ export function createAuthorizer(options: {
         ? `This MCP server speaks SSE: use /gateway/${instanceId}/sse.`
         : `This MCP server speaks streamable HTTP: use /gateway/${instanceId}/mcp.`;
       return { ...refusal(404, "transport_mismatch", message), grant };
-    }
-    if (
-      leaf === "mcp" &&
-      request.method === "GET" &&
-      options.mode === "lambda" &&
-      !instance.streams.onLambda
-    ) {
-      return {
-        ...refusal(405, "method_not_allowed", "This gateway does not hold a standalone server stream open.", {
-          allow: "POST, DELETE",
-        }),
-        grant,
-      };
     }
     return { grant, instance, credential };
   }
@@ -156,9 +160,12 @@ export function createAuthorizer(options: {
       const grant = cachedGrant.value;
       return (
         grantRefusal(grant, tokenHash, instanceId) ??
-        access(request, leaf, instanceId, grant!, cachedInstance.value, presented)
+        access(leaf, instanceId, grant!, cachedInstance.value, presented)
       );
     }
+    const client = request.clientIp ?? "";
+    // A client that keeps presenting credentials that do not exist is refused without a lookup.
+    if (!cachedGrant && overBudget(client)) return notValid();
     return (async () => {
       let grant: GatewayGrant | null;
       try {
@@ -166,6 +173,7 @@ export function createAuthorizer(options: {
       } catch (cause) {
         return { ...unavailable(), cause };
       }
+      if (grant === null) spendMiss(client);
       const refused = grantRefusal(grant, tokenHash, instanceId);
       if (refused) return refused;
       let instance: GatewayInstance | null;
@@ -174,7 +182,7 @@ export function createAuthorizer(options: {
       } catch (cause) {
         return { ...unavailable(), cause, grant: grant! };
       }
-      return access(request, leaf, instanceId, grant!, instance, presented);
+      return access(leaf, instanceId, grant!, instance, presented);
     })();
   };
 }

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { type Authorization, createAuthorizer } from "./authorize";
+import { CallFacts } from "./facts";
 import {
   clientResponseHeaders,
   contentLengthOf,
@@ -7,18 +8,13 @@ import {
   isSmall,
   upstreamRequestHeaders,
 } from "./headers";
-import { describe, jsonRpcError, type Refusal, refusal, tooLarge } from "./refusals";
-import { relayBody, requestBody, wholeBodyBytes } from "./relay";
+import { createRefusalLog, describe, jsonRpcError, type Refusal, refusal, tooLarge } from "./refusals";
+import { DecodedTooLarge, relayBody, requestBody, wholeBodyBytes } from "./relay";
 import { createSseSessions } from "./sessions";
 import { endpointRewriter } from "./sse";
-import {
-  defaultTimers,
-  type Gateway,
-  type GatewayAnswer,
-  type GatewayGrant,
-  type GatewayOptions,
-  type Leaf,
-} from "./types";
+import { createStreamAdmission, type StreamKind } from "./streams";
+import { defaultTimers, secondsToMs, UpstreamDeadline } from "./timers";
+import type { Gateway, GatewayAnswer, GatewayGrant, GatewayOptions, Leaf } from "./types";
 import { AbortSwitch, requestUpstream, type UpstreamResponse } from "./upstream";
 
 export { jsonRpcError } from "./refusals";
@@ -42,16 +38,19 @@ type Call = {
   fields: Record<string, unknown>;
   /** The grant whose usage the call counts as, once known. */
   grant?: GatewayGrant;
+  /** The JSON-RPC id of the request, once its body has been read. */
+  rpcId?: string | number | null;
 };
 
-const secondsToMs = (seconds: number, fallback: number) =>
-  (Number.isFinite(seconds) && seconds > 0 ? seconds : fallback) * 1000;
+const streamKind = (leaf: Leaf, method: string, facts: CallFacts): StreamKind | null =>
+  leaf === "sse" ? "sse" : method === "GET" ? "get" : method === "POST" && facts.isListen ? "listen" : null;
 
 /**
  * The MCP gateway: authenticates the space's credential, then streams the request to the instance's
  * upstream and its answer back as they arrive (a small one of known length in one piece). Hosts map
  * their own request and response to it: node:http (`node.ts`), the streaming Lambda (`lambda.ts`)
- * and web Request/Response (`fetch.ts`).
+ * and web Request/Response (`fetch.ts`). A policy (tool allow-lists, limits, identity) would decide
+ * between authorization and the upstream request, from the call's facts (`facts.ts`).
  */
 export function createGateway(options: GatewayOptions): Gateway {
   const now = options.now ?? Date.now;
@@ -62,10 +61,11 @@ export function createGateway(options: GatewayOptions): Gateway {
   const sendUpstream = options.upstream ?? requestUpstream;
   const authorize = createAuthorizer({
     resolver: options.resolver,
-    mode: options.mode,
     now,
     cacheTtlMs: options.cacheTtlMs ?? 5_000,
   });
+  const admitStream = createStreamAdmission(options.mode);
+  const refusals = createRefusalLog({ log, now });
   const sseSessions = createSseSessions();
 
   /** One line for a call, built only when it will be written. */
@@ -73,20 +73,30 @@ export function createGateway(options: GatewayOptions): Gateway {
     // A completed call below 400 is routine: a line per call only when asked for.
     const completed = status < 400 && extra.outcome === "completed";
     if (completed && !options.logCompleted) return;
-    log({
-      level: status >= 500 ? "error" : status >= 400 ? "warn" : completed ? "debug" : "info",
+    const level = status >= 500 ? "error" : status >= 400 ? "warn" : completed ? "debug" : "info";
+    const line = () => ({
+      level,
       msg: "gateway request",
       ...call.fields,
       status,
       durationMs: now() - call.started,
       ...extra,
     });
+    // Refusals are logged as a rate; failures each on a line of their own.
+    if (status >= 400 && status < 500 && typeof extra.code === "string") refusals.note(extra.code, line);
+    else log(line());
   }
 
   function refuse(call: Call, { error, headers, cause }: Refusal): GatewayAnswer {
     logCall(call, error.status, { code: error.code, ...(cause ? { cause: describe(cause) } : {}) });
-    if (call.grant) options.usage?.record(call.grant, { error: error.status >= 500 });
-    return jsonRpcError(error, call.requestId, headers);
+    if (call.grant) {
+      const { status } = error;
+      options.usage?.record(
+        call.grant,
+        status === 499 ? { error: false } : { error: true, refused: status < 500 },
+      );
+    }
+    return jsonRpcError(error, call.requestId, headers, call.rpcId ?? null);
   }
 
   return async function gateway(request) {
@@ -105,12 +115,9 @@ export function createGateway(options: GatewayOptions): Gateway {
     const instanceId = match[1]!;
     const leaf = match[2] as Leaf;
     if (!allowedMethods[leaf].includes(request.method)) {
-      return refuse(
-        call,
-        refusal(405, "method_not_allowed", `${request.method} is not allowed on this MCP endpoint.`, {
-          allow: allowedMethods[leaf].join(", "),
-        }),
-      );
+      const allow = allowedMethods[leaf].join(", ");
+      const message = `${request.method} is not allowed on this MCP endpoint.`;
+      return refuse(call, refusal(405, "method_not_allowed", message, { allow }));
     }
     const declaredLength = contentLengthOf(request.headers);
     if (declaredLength !== null && declaredLength > maxBodyBytes) return refuse(call, tooLarge(maxBodyBytes));
@@ -121,14 +128,13 @@ export function createGateway(options: GatewayOptions): Gateway {
       call.grant = authorization.grant;
       call.fields.spaceId = authorization.grant.spaceId;
       call.fields.platformId = authorization.grant.platformId;
-    } else if ("spaceId" in authorization) {
-      call.fields.spaceId = authorization.spaceId;
     }
     if ("error" in authorization) return refuse(call, authorization);
     const { grant, instance, credential } = authorization;
 
     const { headers, rejected } = upstreamRequestHeaders(request.headers, {
       passThrough: [instance.headers, grant.headers],
+      forward: instance.forwardHeaders,
       clientIp: request.clientIp,
       proto: request.protocol,
       requestId,
@@ -138,31 +144,49 @@ export function createGateway(options: GatewayOptions): Gateway {
       log({ level: "warn", msg: "pass-through headers skipped", ...call.fields, headerNames: rejected });
     }
 
-    // Stops the upstream request when the client goes away, the timeout passes or the body is too large.
+    // Stops the upstream request when the client goes away, the deadline passes or the body is too large.
     const upstreamAbort = new AbortSwitch();
     const clientSignal = request.signal;
     const unfollow = upstreamAbort.follow(clientSignal);
-    let failure: "timeout" | "too_large" | null = null;
-    const connectTimer = timers.setTimeout(
-      () => {
-        failure = "timeout";
-        upstreamAbort.abort();
-      },
-      secondsToMs(instance.timeouts.timeout, 30),
+    let tooLargeBody = false;
+    const sendMs = secondsToMs(instance.timeouts.timeout, 30);
+    const deadline = new UpstreamDeadline(
+      timers,
+      sendMs,
+      secondsToMs(instance.timeouts.sseReadTimeout, 300),
+      () => upstreamAbort.abort(),
     );
 
     let upstream: UpstreamResponse;
-    let eventStream = false;
+    let kind: StreamKind | null = null;
+    let stream: { release(): void } | null = null;
     let whole: Uint8Array | null = null;
+    let eventStream = false;
     try {
+      const body = await requestBody(request, declaredLength, maxBodyBytes, () => {
+        tooLargeBody = true;
+      });
+      const facts = new CallFacts(request.headers, body instanceof Uint8Array ? body : null);
+      if (body instanceof Uint8Array) call.rpcId = facts.id;
+      kind = streamKind(leaf, request.method, facts);
+      if (kind !== null) {
+        const admitted = admitStream(kind, instance, grant);
+        if ("error" in admitted) {
+          deadline.clear();
+          unfollow();
+          return refuse(call, admitted);
+        }
+        stream = admitted;
+      }
       upstream = await sendUpstream(sseSessions.upstreamTarget(leaf, instance, query), {
         method: request.method,
         headers,
-        body: await requestBody(request, declaredLength, maxBodyBytes, () => {
-          failure = "too_large";
-        }),
+        body,
         signal: upstreamAbort,
         wholeUpTo: wholeBodyBytes,
+        onSent: deadline.onSent,
+        maxDecodedBytes: maxBodyBytes,
+        pool: { key: instance.id, connectTimeoutMs: sendMs },
       });
       eventStream = isEventStream(upstream.headers);
       // An answer that has all arrived, or a small one of known length, goes to the client in one write.
@@ -174,35 +198,33 @@ export function createGateway(options: GatewayOptions): Gateway {
         whole = await upstream.body.bytes();
       }
     } catch (cause) {
-      timers.clearTimeout(connectTimer);
+      deadline.clear();
       unfollow();
-      const reason = failure as "timeout" | "too_large" | null;
-      if (reason === "too_large") return refuse(call, tooLarge(maxBodyBytes));
-      if (reason === "timeout") {
-        return refuse(call, {
-          ...refusal(504, "upstream_timeout", "The MCP server did not answer in time."),
-          cause,
-        });
+      stream?.release();
+      if (tooLargeBody) return refuse(call, tooLarge(maxBodyBytes));
+      if (deadline.expired) {
+        const message = deadline.sent
+          ? "The MCP server did not answer in time."
+          : "The MCP server could not be reached, or the request sent to it, in time.";
+        return refuse(call, { ...refusal(504, "upstream_timeout", message), cause });
+      }
+      if (cause instanceof DecodedTooLarge) {
+        const message = `The MCP server's answer is larger than ${Math.round(maxBodyBytes / 1024 / 1024)} MB once decoded.`;
+        return refuse(call, { ...refusal(502, "upstream_answer_too_large", message), cause });
       }
       if (clientSignal.aborted) return refuse(call, refusal(499, "client_closed", "The client went away."));
-      return refuse(call, {
-        ...refusal(502, "upstream_unreachable", "The MCP server could not be reached."),
-        cause,
-      });
+      const message = "The MCP server could not be reached.";
+      return refuse(call, { ...refusal(502, "upstream_unreachable", message), cause });
     }
-    timers.clearTimeout(connectTimer);
+    deadline.clear();
 
     if (upstream.status >= 300 && upstream.status < 400) {
       upstream.body?.cancel();
       unfollow();
-      return refuse(
-        call,
-        refusal(
-          502,
-          "upstream_redirect",
-          "The MCP server answered with a redirect: set the instance's upstream URL to its final address.",
-        ),
-      );
+      stream?.release();
+      const message =
+        "The MCP server answered with a redirect: set the instance's upstream URL to its final address.";
+      return refuse(call, refusal(502, "upstream_redirect", message));
     }
 
     const status = upstream.status;
@@ -212,6 +234,7 @@ export function createGateway(options: GatewayOptions): Gateway {
 
     if (whole !== null || upstream.body === null) {
       unfollow();
+      stream?.release();
       logCall(call, status, { outcome: "completed" });
       options.usage?.record(grant, { error: status >= 500 });
       if (whole !== null && !("content-length" in responseHeaders)) {
@@ -223,9 +246,13 @@ export function createGateway(options: GatewayOptions): Gateway {
     const rewriter =
       leaf === "sse" && eventStream && status >= 200 && status < 300
         ? endpointRewriter((data) => {
-            const { key, clientEndpoint } = sseSessions.announce(instance, data, credential);
-            sessionToForget = key;
-            return clientEndpoint;
+            const announced = sseSessions.announce(instance, data, credential);
+            if (announced === null) {
+              log({ level: "warn", msg: "SSE endpoint on another origin dropped", ...call.fields });
+              return null;
+            }
+            sessionToForget = announced.key;
+            return announced.clientEndpoint;
           })
         : undefined;
     const relayed = relayBody(upstream.body.stream(), {
@@ -233,14 +260,17 @@ export function createGateway(options: GatewayOptions): Gateway {
       rewriter,
       keepaliveMs,
       idleMs: secondsToMs(instance.timeouts.sseReadTimeout, 300),
+      maxMs: kind === null ? undefined : instance.streams.maxSeconds * 1000,
       timers,
       clientGone: () => clientSignal.aborted,
       abortUpstream: () => upstreamAbort.abort(),
       onEnd: (outcome) => {
         unfollow();
+        stream?.release();
         if (sessionToForget !== null) sseSessions.forget(sessionToForget);
         logCall(call, status, { outcome });
-        options.usage?.record(grant, { error: status >= 500 || outcome === "upstream_error" });
+        const failed = outcome === "upstream_error" || outcome === "answer_too_large";
+        options.usage?.record(grant, { error: status >= 500 || failed });
       },
     });
     return { status, statusText: upstream.statusText, headers: responseHeaders, body: relayed };

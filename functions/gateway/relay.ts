@@ -1,9 +1,15 @@
-import { pipeline, Readable, type Transform } from "node:stream";
+import { pipeline, Readable, Transform } from "node:stream";
 import zlib from "node:zlib";
 import { atEventBoundary, type endpointRewriter, keepaliveComment, lastBytes } from "./sse";
 import type { GatewayRequest, GatewayTimers } from "./types";
 
-export type RelayOutcome = "completed" | "client_closed" | "idle_timeout" | "upstream_error";
+export type RelayOutcome =
+  | "completed"
+  | "client_closed"
+  | "idle_timeout"
+  | "max_duration"
+  | "upstream_error"
+  | "answer_too_large";
 
 /** A body read whole up to this size; a larger one, or one of unknown size, is streamed. */
 export const wholeBodyBytes = 64 * 1024;
@@ -65,6 +71,8 @@ export function relayBody(
     timers: GatewayTimers;
     clientGone: () => boolean;
     abortUpstream: () => void;
+    /** A long-lived stream ends, between two events, after this long. */
+    maxMs?: number;
     onEnd: (outcome: RelayOutcome) => void;
   },
 ): Readable {
@@ -72,14 +80,23 @@ export function relayBody(
   let ended = false;
   let tail: Uint8Array = new Uint8Array(0);
   let keepaliveTimer: unknown;
+  let maxTimer: unknown;
 
   const end = (outcome: RelayOutcome) => {
     if (ended) return false;
     ended = true;
     timers.clearTimeout(keepaliveTimer);
     timers.clearTimeout(idleTimer);
+    timers.clearTimeout(maxTimer);
     options.onEnd(outcome);
     return true;
+  };
+  /** Ends the client's answer as a whole one and lets the upstream go. */
+  const finish = (outcome: RelayOutcome) => {
+    if (!end(outcome)) return;
+    out.push(null);
+    source.destroy();
+    options.abortUpstream();
   };
   const out = new Readable({
     read: () => {
@@ -106,14 +123,18 @@ export function relayBody(
       else timers.refresh(keepaliveTimer);
     }, options.keepaliveMs);
   }
-  const idleTimer = timers.setTimeout(() => {
-    if (!end("idle_timeout")) return;
-    out.push(null);
-    source.destroy();
-    options.abortUpstream();
-  }, options.idleMs);
+  const idleTimer = timers.setTimeout(() => finish("idle_timeout"), options.idleMs);
+  if (options.maxMs !== undefined) {
+    // Past its time the stream waits for the end of the event under way, checking every second.
+    const atMax = () => {
+      if (atEventBoundary(tail)) finish("max_duration");
+      else maxTimer = timers.setTimeout(atMax, 1_000);
+    };
+    maxTimer = timers.setTimeout(atMax, options.maxMs);
+  }
   const fail = (error: Error) => {
-    if (!end(options.clientGone() ? "client_closed" : "upstream_error")) return;
+    const outcome = error instanceof DecodedTooLarge ? "answer_too_large" : "upstream_error";
+    if (!end(options.clientGone() ? "client_closed" : outcome)) return;
     options.abortUpstream();
     out.destroy(error);
   };
@@ -156,11 +177,38 @@ export function decoderFor(contentEncoding: string | string[] | undefined): (() 
   return typeof contentEncoding === "string" ? decoders.get(contentEncoding.trim().toLowerCase()) : undefined;
 }
 
-/** The body decoded as fetch would, for an upstream that compresses though asked for identity. */
-export function decoded(body: Readable, contentEncoding: string | string[] | undefined): Readable {
+/** An answer that decoded to more than the gateway holds for one call. */
+export class DecodedTooLarge extends Error {
+  constructor(readonly maxBytes: number) {
+    super(`the answer decodes to more than ${maxBytes} bytes`);
+  }
+}
+
+/** Passes chunks on until they add up to more than maxBytes, then fails. */
+function limited(maxBytes: number): Transform {
+  let total = 0;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      total += chunk.byteLength;
+      if (total > maxBytes) callback(new DecodedTooLarge(maxBytes));
+      else callback(null, chunk);
+    },
+  });
+}
+
+/**
+ * The body decoded as fetch would, for an upstream that compresses though asked for identity. What it
+ * decodes to is bounded as it flows: a few bytes of brotli can stand for gigabytes.
+ */
+export function decoded(
+  body: Readable,
+  contentEncoding: string | string[] | undefined,
+  maxBytes = Number.POSITIVE_INFINITY,
+): Readable {
   const decoder = decoderFor(contentEncoding);
   if (!decoder) return body;
-  return pipeline(body, decoder(), () => {});
+  if (maxBytes === Number.POSITIVE_INFINITY) return pipeline(body, decoder(), () => {});
+  return pipeline(body, decoder(), limited(maxBytes), () => {});
 }
 
 export const cutOff = () => new Error("the upstream closed the connection mid-response");

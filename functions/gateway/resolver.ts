@@ -92,14 +92,14 @@ export function createStoreResolver({
   };
 }
 
-/** Writes batched usage onto the grants: calls and errors added, lastUsedAt set. */
+/** Writes batched usage onto the grants: calls and errors added, lastUsedAt set when a call was served. */
 export function usageWriter(store: Store) {
   return async (entries: UsageEntry[]) => {
     await Promise.all(
       entries.map((entry) =>
         store.patch(
           Keys.grant(entry.instanceId, entry.platformId, entry.spaceId),
-          { lastUsedAt: entry.lastUsedAt },
+          entry.lastUsedAt === null ? {} : { lastUsedAt: entry.lastUsedAt },
           { add: { calls: entry.calls, errors: entry.errors } },
         ),
       ),

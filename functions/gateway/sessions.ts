@@ -34,9 +34,18 @@ export function createSseSessions() {
       );
     },
 
-    /** Remembers where the upstream wants this session's messages; answers the client's own endpoint. */
+    /**
+     * Remembers where the upstream wants this session's messages and answers the client's own
+     * endpoint; null for an endpoint on another origin than the upstream's, which is never used.
+     */
     announce(instance: GatewayInstance, data: string, credential: Presented) {
-      const endpoint = new URL(data.trim(), instance.upstream.url);
+      let endpoint: URL;
+      try {
+        endpoint = new URL(data.trim(), instance.upstream.url);
+      } catch {
+        return null;
+      }
+      if (endpoint.origin !== new URL(instance.upstream.url).origin) return null;
       const key = sessionKey(instance.id, endpoint.search.slice(1));
       sessions.set(key, endpoint.href);
       announced.set(instance.id, `${endpoint.origin}${endpoint.pathname}`);

@@ -66,15 +66,13 @@ export function parseEvent(bytes: Uint8Array): { type: string; data: string } {
 const maxPendingEventBytes = 1024 * 1024;
 
 /**
- * Rewrites the data of the first `endpoint` event of an SSE stream; everything before it passes
- * event by event, everything after it byte for byte.
+ * Rewrites the data of every `endpoint` event of an SSE stream, or drops the event when `rewrite`
+ * gives null; every other event passes as it came, event by event.
  */
-export function endpointRewriter(rewrite: (data: string) => string) {
+export function endpointRewriter(rewrite: (data: string) => string | null) {
   let pending: Uint8Array = new Uint8Array(0);
-  let done = false;
   return {
     push(chunk: Uint8Array): Uint8Array[] {
-      if (done) return [chunk];
       pending = concat(pending, chunk);
       const out: Uint8Array[] = [];
       for (let end = eventEnd(pending); end >= 0; end = eventEnd(pending)) {
@@ -85,14 +83,10 @@ export function endpointRewriter(rewrite: (data: string) => string) {
           out.push(event);
           continue;
         }
-        out.push(encoder.encode(`event: endpoint\ndata: ${rewrite(parsed.data)}\n\n`));
-        if (pending.length > 0) out.push(pending);
-        pending = new Uint8Array(0);
-        done = true;
-        return out;
+        const endpoint = rewrite(parsed.data);
+        if (endpoint !== null) out.push(encoder.encode(`event: endpoint\ndata: ${endpoint}\n\n`));
       }
-      if (pending.length > maxPendingEventBytes)
-        throw new Error("SSE event too large before the endpoint event");
+      if (pending.length > maxPendingEventBytes) throw new Error("SSE event too large");
       return out;
     },
   };

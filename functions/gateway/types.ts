@@ -39,7 +39,8 @@ export interface GatewayResolver {
 export interface UsageSink {
   record(
     grant: { instanceId: string; platformId: string; spaceId: string },
-    outcome: { error: boolean },
+    /** A refused call counts as an error, not as a use. */
+    outcome: { error: boolean; refused?: boolean },
   ): void;
 }
 
@@ -98,12 +99,6 @@ export interface GatewayAnswer {
 }
 
 export type Gateway = (request: GatewayRequest) => Promise<GatewayAnswer>;
-
-export const defaultTimers: GatewayTimers = {
-  setTimeout: (callback, ms) => setTimeout(callback, ms),
-  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout> | undefined),
-  refresh: (handle) => (handle as ReturnType<typeof setTimeout> | undefined)?.refresh(),
-};
 
 /** The last segment of a gateway path: `mcp` (streamable HTTP), `sse` and its `messages`. */
 export type Leaf = "mcp" | "sse" | "messages";

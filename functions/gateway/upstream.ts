@@ -64,6 +64,12 @@ export interface UpstreamRequest {
    * read whole as it arrives, and the promise resolves once it has: the cheapest way to relay one.
    */
   wholeUpTo?: number;
+  /** Called once the request, its body included, has been written to a connection. */
+  onSent?: () => void;
+  /** A compressed answer fails once it decodes to more than this (the process keeps its memory). */
+  maxDecodedBytes?: number;
+  /** Keeps this caller's connections apart from every other's: one pool per key, where pooled. */
+  pool?: { key: string; connectTimeoutMs: number };
 }
 
 export interface UpstreamResponse {
@@ -154,12 +160,13 @@ export function requestUpstream(url: string, init: UpstreamRequest): Promise<Ups
           status,
           statusText: response.statusMessage ?? "",
           headers: response.headers,
-          body: empty ? null : new StreamedBody(response),
+          body: empty ? null : new StreamedBody(response, init.maxDecodedBytes),
         });
       } catch (error) {
         request.destroy(error as Error);
       }
     });
+    if (init.onSent) request.once("finish", init.onSent);
     if (signal.aborted) abort();
     else if (init.body instanceof Uint8Array) request.end(init.body);
     else if (init.body) void send(request, init.body);
@@ -238,7 +245,10 @@ function discard(response: IncomingMessage) {
 
 /** An answer still arriving on its connection. */
 class StreamedBody implements UpstreamBody {
-  constructor(private readonly response: IncomingMessage) {}
+  constructor(
+    private readonly response: IncomingMessage,
+    private readonly maxDecodedBytes?: number,
+  ) {}
 
   get complete() {
     return this.response.complete;
@@ -246,7 +256,7 @@ class StreamedBody implements UpstreamBody {
 
   stream() {
     const { response } = this;
-    const source = decoded(response, response.headers["content-encoding"]);
+    const source = decoded(response, response.headers["content-encoding"], this.maxDecodedBytes);
     // A connection closed mid-answer ends the stream with an error, never as if it were whole.
     response.once("close", () => {
       if (!response.complete) source.destroy(cutOff());
@@ -255,7 +265,7 @@ class StreamedBody implements UpstreamBody {
   }
 
   bytes() {
-    return readAll(decoded(this.response, this.response.headers["content-encoding"]));
+    return readAll(decoded(this.response, this.response.headers["content-encoding"], this.maxDecodedBytes));
   }
 
   cancel() {

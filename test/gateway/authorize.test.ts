@@ -11,7 +11,7 @@ const sha256 = (text: string) => createHash("sha256").update(text).digest("hex")
 function setup() {
   const resolver = new MemoryResolver();
   const clock = { now: Date.parse("2026-01-15T10:00:00Z") };
-  const authorize = createAuthorizer({ resolver, mode: "local", now: () => clock.now, cacheTtlMs: 5_000 });
+  const authorize = createAuthorizer({ resolver, now: () => clock.now, cacheTtlMs: 5_000 });
   resolver.instances.set("ins_a", {
     id: "ins_a",
     enabled: true,

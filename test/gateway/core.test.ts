@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { gzipSync } from "node:zlib";
+import { brotliCompressSync, gzipSync } from "node:zlib";
 import { serve } from "@hono/node-server";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
@@ -18,6 +18,7 @@ import {
 } from "../../functions/gateway/core";
 import { fetchGateway } from "../../functions/gateway/fetch";
 import { nodeGateway } from "../../functions/gateway/node";
+import { requestUpstream, type UpstreamClient } from "../../functions/gateway/upstream";
 import { createPooledUpstream } from "../../functions/gateway/upstream-pooled";
 import { startMcpUpstream } from "../support/mcp-upstream";
 import { type RawExchange, startRawUpstream } from "../support/raw-upstream";
@@ -74,9 +75,30 @@ async function startGateway(
     cacheTtlMs?: number;
     logCompleted?: boolean;
     host?: "node" | "fetch";
+    /** Connections per instance of the local product's pools. */
+    connections?: number;
+    maxBodyBytes?: number;
   } = {},
 ) {
   const resolver = new MemoryResolver();
+  let client: UpstreamClient = requestUpstream;
+  if (options.host !== "fetch") {
+    // The node:http host runs as the local product does, on undici's pools; the fetch host on node:http.
+    client = pooledUpstream;
+    if (options.connections !== undefined) {
+      const own = createPooledUpstream({ connections: options.connections });
+      cleanups.push(() => own.close());
+      client = own;
+    }
+  }
+  let upstreamCalls = 0;
+  const upstreamWatchers: Array<() => void> = [];
+  /** Resolves once the gateway has handed this many requests to its upstream client. */
+  const upstreamCalled = (count: number) =>
+    new Promise<void>((resolve) => {
+      const check = () => (upstreamCalls >= count ? resolve() : upstreamWatchers.push(check));
+      check();
+    });
   const timers = manualTimers();
   const clock = { now: Date.parse("2026-01-15T10:00:00Z") };
   const logs: Array<Record<string, unknown>> = [];
@@ -89,8 +111,12 @@ async function startGateway(
     });
   const gateway = createGateway({
     resolver,
-    // The node:http host runs as the local product does, on undici's pools; the fetch host on node:http.
-    upstream: options.host === "fetch" ? undefined : pooledUpstream,
+    upstream: (url, init) => {
+      upstreamCalls += 1;
+      for (const watcher of upstreamWatchers.splice(0)) watcher();
+      return client(url, init);
+    },
+    maxBodyBytes: options.maxBodyBytes,
     mode: options.mode ?? "local",
     logCompleted: options.logCompleted ?? true,
     now: () => clock.now,
@@ -151,6 +177,7 @@ async function startGateway(
     logs,
     usage,
     usageRecorded,
+    upstreamCalled,
     addInstance,
     addGrant,
     endpoint,
@@ -962,7 +989,34 @@ describe("streaming", () => {
     expect(gateway.logs.at(-1)).toMatchObject({ status: 499, code: "client_closed" });
   });
 
-  it("answers 504 when the upstream sends no response headers within its timeout", async () => {
+  it("waits for an answer past timeout, up to sseReadTimeout, as Dify does", async () => {
+    const upstream = await rawUpstream();
+    const gateway = await startGateway();
+    gateway.addInstance(
+      "ins_slow",
+      { url: `${upstream.url}/mcp`, transport: "streamable-http" },
+      { timeouts: { timeout: 10, sseReadTimeout: 300 } },
+    );
+    const { credential } = gateway.addGrant("ins_slow", "spc_a");
+
+    const responding = fetch(gateway.endpoint("ins_slow", "mcp"), {
+      method: "POST",
+      headers: mcpHeaders(credential),
+      body: JSON.stringify({ jsonrpc: "2.0", id: 7, method: "tools/call", params: { name: "slow" } }),
+    });
+    const exchange = await upstream.nextExchange();
+    gateway.timers.advance(10_000);
+    gateway.timers.advance(200_000);
+    exchange.res
+      .writeHead(200, { "content-type": "application/json" })
+      .end('{"jsonrpc":"2.0","id":7,"result":{"content":[]}}');
+    const response = await responding;
+
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ id: 7, result: { content: [] } });
+  });
+
+  it("answers 504 with the request's JSON-RPC id when no answer begins within sseReadTimeout", async () => {
     const silent = await rawUpstream();
     const gateway = await startGateway();
     gateway.addInstance(
@@ -975,15 +1029,17 @@ describe("streaming", () => {
     const responding = fetch(gateway.endpoint("ins_hang", "mcp"), {
       method: "POST",
       headers: mcpHeaders(credential),
-      body: initializeBody,
+      body: JSON.stringify({ jsonrpc: "2.0", id: "call-7", method: "tools/call", params: { name: "slow" } }),
     });
     const exchange = await silent.nextExchange();
-    gateway.timers.advance(10_000);
+    gateway.timers.advance(300_000);
     const response = await responding;
 
     expect(response.status).toBe(504);
     const requestId = response.headers.get("x-request-id");
-    expect((await errorOf(response)).data).toEqual({ code: "upstream_timeout", requestId });
+    const body = (await response.json()) as { id: unknown; error: JsonRpcError };
+    expect(body.id).toBe("call-7");
+    expect(body.error.data).toEqual({ code: "upstream_timeout", requestId });
     await exchange.aborted;
     expect(gateway.logs.at(-1)).toMatchObject({
       requestId,
@@ -993,6 +1049,37 @@ describe("streaming", () => {
       code: "upstream_timeout",
     });
     expect(gateway.usage).toEqual([{ spaceId: "spc_a", error: true }]);
+  });
+
+  it("answers 504 when a request cannot be sent within timeout: its instance's connections are all taken", async () => {
+    const upstream = await rawUpstream();
+    const gateway = await startGateway({ connections: 1 });
+    gateway.addInstance(
+      "ins_busy",
+      { url: `${upstream.url}/mcp`, transport: "streamable-http" },
+      { timeouts: { timeout: 5, sseReadTimeout: 300 } },
+    );
+    const holder = gateway.addGrant("ins_busy", "spc_a");
+    const waiter = gateway.addGrant("ins_busy", "spc_b");
+    const post = (credential: string) =>
+      fetch(gateway.endpoint("ins_busy", "mcp"), {
+        method: "POST",
+        headers: mcpHeaders(credential),
+        body: initializeBody,
+      });
+
+    const holding = post(holder.credential);
+    const held = await upstream.nextExchange();
+    held.res.writeHead(200, sseHead).write("data: working\n\n");
+    await holding;
+    const waiting = post(waiter.credential);
+    await gateway.upstreamCalled(2);
+    gateway.timers.advance(5_000);
+    const response = await waiting;
+
+    expect(response.status).toBe(504);
+    expect(await codeOf(response)).toBe("upstream_timeout");
+    expect(upstream.exchanges).toHaveLength(1);
   });
 
   it("answers 502 when the upstream cannot be reached, and 502 to an upstream redirect", async () => {
@@ -1112,6 +1199,132 @@ describe("streaming", () => {
     expect(lambdaAllowed.status).toBe(400);
     expect(localDefault.status).toBe(400);
     expect(upstream.requests.map((request) => request.method)).toEqual(["GET", "GET"]);
+  });
+});
+
+describe("hostile upstreams", () => {
+  it("ends an answer that decodes past maxBodyBytes with 502, whole or streamed", async () => {
+    const bomb = brotliCompressSync(Buffer.alloc(16 * 1024 * 1024, 0x20));
+    const whole = await rawUpstream((exchange) =>
+      exchange.res.writeHead(200, { "content-type": "application/json", "content-encoding": "br" }).end(bomb),
+    );
+    const streamed = await rawUpstream((exchange) =>
+      exchange.res
+        .writeHead(200, { "content-type": "text/event-stream", "content-encoding": "br" })
+        .write(bomb),
+    );
+    const gateway = await startGateway({ maxBodyBytes: 1024 * 1024 });
+    gateway.addInstance("ins_whole", { url: `${whole.url}/mcp`, transport: "streamable-http" });
+    gateway.addInstance("ins_streamed", { url: `${streamed.url}/mcp`, transport: "streamable-http" });
+    const post = (instanceId: string) =>
+      fetch(gateway.endpoint(instanceId, "mcp"), {
+        method: "POST",
+        headers: mcpHeaders(gateway.addGrant(instanceId, "spc_a").credential),
+        body: initializeBody,
+      });
+
+    const wholeAnswer = await post("ins_whole");
+    const streamedAnswer = await post("ins_streamed");
+    const streamedBody = await streamedAnswer.arrayBuffer().then(
+      () => "whole",
+      () => "cut",
+    );
+
+    expect(bomb.byteLength).toBeLessThan(1024);
+    expect(wholeAnswer.status).toBe(502);
+    expect(await codeOf(wholeAnswer)).toBe("upstream_answer_too_large");
+    expect(streamedAnswer.status).toBe(200);
+    expect(streamedBody).toBe("cut");
+    await gateway.usageRecorded(2);
+    expect(gateway.logs.at(-1)).toMatchObject({ instanceId: "ins_streamed", outcome: "answer_too_large" });
+  });
+
+  it("accepts an SSE endpoint only on the upstream's own origin, and rewrites every endpoint event", async () => {
+    const upstream = await rawUpstream();
+    const elsewhere = await rawUpstream();
+    const gateway = await startGateway();
+    gateway.addInstance("ins_sse", { url: `${upstream.url}/sse`, transport: "sse" });
+    const { credential } = gateway.addGrant("ins_sse", "spc_a");
+
+    const streaming = fetch(gateway.endpoint("ins_sse", "sse"), {
+      headers: { authorization: `Bearer ${credential}`, accept: "text/event-stream" },
+    });
+    const sse = await upstream.nextExchange();
+    sse.res.writeHead(200, sseHead);
+    sse.res.write(`event: endpoint\ndata: ${elsewhere.url}/steal?sessionId=s1\n\n`);
+    sse.res.write("event: endpoint\ndata: /messages?sessionId=s2\n\n");
+    sse.res.write(`event: endpoint\ndata: ${elsewhere.url}/late?sessionId=s3\n\n`);
+    sse.res.write("data: done\n\n");
+    const body = textReader(await streaming);
+    const text = await body.until((received) => received.includes("done"));
+    const posting = fetch(`${gateway.endpoint("ins_sse", "messages")}?sessionId=s1`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${credential}`, "content-type": "application/json" },
+      body: '{"jsonrpc":"2.0","id":1,"method":"ping"}',
+    });
+    const post = await upstream.nextExchange();
+    post.res.writeHead(202).end();
+    await posting;
+    await body.cancel();
+
+    expect(text).toBe("event: endpoint\ndata: messages?sessionId=s2\n\ndata: done\n\n");
+    expect(elsewhere.exchanges).toHaveLength(0);
+    expect(`${post.method} ${post.path}`).toBe("POST /messages");
+    expect(
+      gateway.logs.filter((entry) => entry.msg === "SSE endpoint on another origin dropped"),
+    ).toHaveLength(2);
+  });
+});
+
+describe("isolation", () => {
+  it("answers 429 past a space's streams, and serves another space and another instance meanwhile", async () => {
+    const upstream = await rawUpstream();
+    const gateway = await startGateway({ connections: 3 });
+    const streams = { ...defaultStreams, perSpace: 2 };
+    gateway.addInstance("ins_a", { url: `${upstream.url}/mcp`, transport: "streamable-http" }, { streams });
+    gateway.addInstance("ins_b", { url: `${upstream.url}/mcp`, transport: "streamable-http" }, { streams });
+    const greedy = gateway.addGrant("ins_a", "spc_greedy");
+    const other = gateway.addGrant("ins_a", "spc_other");
+    const otherInstance = gateway.addGrant("ins_b", "spc_greedy");
+    const open = async (credential: string) => {
+      const responding = fetch(gateway.endpoint("ins_a", "mcp"), {
+        headers: mcpHeaders(credential, { accept: "text/event-stream" }),
+      });
+      const exchange = await upstream.nextExchange();
+      exchange.res.writeHead(200, sseHead).write(": open\n\n");
+      return textReader(await responding);
+    };
+    const call = async (instanceId: string, credential: string) => {
+      const responding = fetch(gateway.endpoint(instanceId, "mcp"), {
+        method: "POST",
+        headers: mcpHeaders(credential),
+        body: initializeBody,
+      });
+      const exchange = await upstream.nextExchange();
+      exchange.res
+        .writeHead(200, { "content-type": "application/json" })
+        .end('{"jsonrpc":"2.0","id":1,"result":{}}');
+      return responding;
+    };
+
+    const held = [await open(greedy.credential), await open(greedy.credential)];
+    const third = await fetch(gateway.endpoint("ins_a", "mcp"), {
+      headers: mcpHeaders(greedy.credential, { accept: "text/event-stream" }),
+    });
+    const otherSpace = await call("ins_a", other.credential);
+    const otherInstanceAnswer = await call("ins_b", otherInstance.credential);
+    await held[0]!.cancel();
+    // The closed stream is counted once the gateway has let it go: then the space may open another.
+    await gateway.usageRecorded(4);
+    const afterOneClosed = await open(greedy.credential);
+    await afterOneClosed.cancel();
+    await held[1]!.cancel();
+
+    expect(third.status).toBe(429);
+    expect(third.headers.get("retry-after")).toBe("5");
+    expect(await codeOf(third)).toBe("too_many_streams");
+    expect(otherSpace.status).toBe(200);
+    expect(otherInstanceAnswer.status).toBe(200);
   });
 });
 

@@ -115,3 +115,28 @@ describe("usage recorder", () => {
     expect(flushed).toEqual([]);
   });
 });
+
+describe("refused calls", () => {
+  it("count as errors, and neither as calls nor as uses", async () => {
+    const flushed: UsageEntry[][] = [];
+    const recorder = createUsageRecorder({
+      flush: async (entries) => {
+        flushed.push(entries);
+      },
+      now: () => Date.parse("2026-01-15T10:00:00Z"),
+      timers: manualTimers(),
+    });
+
+    recorder.record(spaceA, { error: true, refused: true });
+    recorder.record(spaceB, { error: false });
+    recorder.record(spaceB, { error: true, refused: true });
+    await recorder.flushNow();
+
+    expect(flushed).toEqual([
+      [
+        { ...spaceA, calls: 0, errors: 1, lastUsedAt: null },
+        { ...spaceB, calls: 1, errors: 1, lastUsedAt: "2026-01-15T10:00:00.000Z" },
+      ],
+    ]);
+  });
+});
