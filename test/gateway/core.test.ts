@@ -3,6 +3,10 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { brotliCompressSync, gzipSync } from "node:zlib";
 import { serve } from "@hono/node-server";
+import {
+  Client as ClientV2,
+  StreamableHTTPClientTransport as StreamableHTTPClientTransportV2,
+} from "@modelcontextprotocol/client";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
@@ -21,6 +25,7 @@ import { nodeGateway } from "../../functions/gateway/node";
 import { requestUpstream, type UpstreamClient } from "../../functions/gateway/upstream";
 import { createPooledUpstream } from "../../functions/gateway/upstream-pooled";
 import { startMcpUpstream } from "../support/mcp-upstream";
+import { startMcpUpstreamV2 } from "../support/mcp-upstream-v2";
 import { type RawExchange, startRawUpstream } from "../support/raw-upstream";
 import { MemoryResolver, manualTimers } from "./fixtures";
 
@@ -102,7 +107,7 @@ async function startGateway(
   const timers = manualTimers();
   const clock = { now: Date.parse("2026-01-15T10:00:00Z") };
   const logs: Array<Record<string, unknown>> = [];
-  const usage: Array<{ spaceId: string; error: boolean }> = [];
+  const usage: Array<{ spaceId: string; error: boolean; refused?: boolean }> = [];
   const usageWatchers: Array<() => void> = [];
   const usageRecorded = (count: number) =>
     new Promise<void>((resolve) => {
@@ -125,7 +130,11 @@ async function startGateway(
     timers,
     usage: {
       record: (grant, outcome) => {
-        usage.push({ spaceId: grant.spaceId, error: outcome.error });
+        usage.push({
+          spaceId: grant.spaceId,
+          error: outcome.error,
+          ...(outcome.refused ? { refused: true } : {}),
+        });
         for (const watcher of usageWatchers.splice(0)) watcher();
       },
     },
@@ -1325,6 +1334,173 @@ describe("isolation", () => {
     expect(await codeOf(third)).toBe("too_many_streams");
     expect(otherSpace.status).toBe(200);
     expect(otherInstanceAnswer.status).toBe(200);
+  });
+});
+
+describe("MCP 2026-07-28 through the gateway (v2 SDK)", () => {
+  async function v2Upstream(options: { modernOnly?: boolean } = {}) {
+    const upstream = await startMcpUpstreamV2(options);
+    cleanups.push(() => upstream.close());
+    return upstream;
+  }
+
+  async function connectV2(url: string, credential: string) {
+    const client = new ClientV2(
+      { name: "modern-client", version: "1.0.0" },
+      { versionNegotiation: { mode: { pin: "2026-07-28" } } },
+    );
+    await client.connect(
+      new StreamableHTTPClientTransportV2(new URL(url), { requestInit: bearer(credential) }),
+    );
+    cleanups.push(() => client.close());
+    return client;
+  }
+
+  it("serves a tool that computes longer than timeout and less than sseReadTimeout", async () => {
+    const upstream = await v2Upstream({ modernOnly: true });
+    const gateway = await startGateway();
+    gateway.addInstance(
+      "ins_v2",
+      { url: upstream.mcpUrl, transport: "streamable-http" },
+      { timeouts: { timeout: 1, sseReadTimeout: 60 } },
+    );
+    const { credential } = gateway.addGrant("ins_v2", "spc_a");
+    const client = await connectV2(gateway.endpoint("ins_v2", "mcp"), credential);
+
+    const calling = client.callTool({ name: "slow", arguments: {} });
+    await upstream.slowWaiting();
+    gateway.timers.advance(1_000);
+    gateway.timers.advance(30_000);
+    upstream.release();
+    const result = await calling;
+
+    expect(client.getNegotiatedProtocolVersion()).toBe("2026-07-28");
+    expect(result.content).toEqual([{ type: "text", text: "slow done" }]);
+    expect(upstream.requests.some((request) => request.mcpMethod === "tools/call")).toBe(true);
+  });
+
+  it("passes the 2026-07-28 headers on and gives the space its own", async () => {
+    const upstream = await v2Upstream();
+    const gateway = await startGateway();
+    gateway.addInstance("ins_v2", { url: upstream.mcpUrl, transport: "streamable-http" });
+    const { credential } = gateway.addGrant("ins_v2", "spc_a", { headers: { "X-Space": "space-a" } });
+    const client = await connectV2(gateway.endpoint("ins_v2", "mcp"), credential);
+
+    const result = await client.callTool({ name: "headers", arguments: {} });
+    const seen = JSON.parse((result.content as Array<{ text: string }>)[0]!.text) as Record<string, string>;
+
+    expect(seen["mcp-method"]).toBe("tools/call");
+    expect(seen["mcp-name"]).toBe("headers");
+    expect(seen["x-space"]).toBe("space-a");
+    expect(seen.authorization).toBeUndefined();
+  });
+
+  it("holds subscriptions/listen open on Lambda only when the instance allows it, and ends it after maxSeconds", async () => {
+    const upstream = await v2Upstream();
+    const gateway = await startGateway({ mode: "lambda" });
+    gateway.addInstance("ins_off", { url: upstream.mcpUrl, transport: "streamable-http" });
+    gateway.addInstance(
+      "ins_on",
+      { url: upstream.mcpUrl, transport: "streamable-http" },
+      { streams: { onLambda: true, maxSeconds: 60, perSpace: 1 } },
+    );
+    const listen = (instanceId: string, credential: string) =>
+      fetch(gateway.endpoint(instanceId, "mcp"), {
+        method: "POST",
+        headers: mcpHeaders(credential, {
+          "mcp-protocol-version": "2026-07-28",
+          "mcp-method": "subscriptions/listen",
+        }),
+        body: JSON.stringify({
+          jsonrpc: "2.0",
+          id: 1,
+          method: "subscriptions/listen",
+          params: {
+            notifications: { toolsListChanged: true },
+            _meta: {
+              "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+              "io.modelcontextprotocol/clientInfo": { name: "modern-client", version: "1.0.0" },
+              "io.modelcontextprotocol/clientCapabilities": {},
+            },
+          },
+        }),
+      });
+    const on = gateway.addGrant("ins_on", "spc_a").credential;
+
+    const refused = await listen("ins_off", gateway.addGrant("ins_off", "spc_a").credential);
+    const held = await listen("ins_on", on);
+    const body = textReader(held);
+    await body.until((text) => text.includes("\n\n"));
+    const second = await listen("ins_on", on);
+    gateway.timers.advance(60_000);
+    const text = await body.end();
+
+    expect(refused.status).toBe(403);
+    expect(await codeOf(refused)).toBe("streams_not_allowed");
+    expect(held.status).toBe(200);
+    expect(held.headers.get("content-type")).toContain("text/event-stream");
+    expect(second.status).toBe(429);
+    expect(text.endsWith("\n\n")).toBe(true);
+    expect(gateway.logs.at(-1)).toMatchObject({ instanceId: "ins_on", outcome: "max_duration" });
+  });
+});
+
+describe("refusals", () => {
+  it("refuses a flood of unknown credentials from one client without a lookup each, and logs them as a rate", async () => {
+    const upstream = await mcpUpstream();
+    const gateway = await startGateway();
+    gateway.addInstance("ins_mcp", { url: upstream.mcpUrl, transport: "streamable-http" });
+    let lookups = 0;
+    const lookup = gateway.resolver.grantByTokenHash.bind(gateway.resolver);
+    gateway.resolver.grantByTokenHash = (tokenHash) => {
+      lookups += 1;
+      return lookup(tokenHash);
+    };
+
+    const statuses: number[] = [];
+    for (let i = 0; i < 200; i++) {
+      const response = await fetch(gateway.endpoint("ins_mcp", "mcp"), {
+        method: "POST",
+        headers: mcpHeaders(newCredential()),
+        body: initializeBody,
+      });
+      statuses.push(response.status);
+      await response.arrayBuffer();
+    }
+    gateway.clock.now += 60_000;
+    await fetch(gateway.endpoint("ins_mcp", "mcp"), { method: "POST", headers: mcpHeaders(newCredential()) });
+
+    expect(new Set(statuses)).toEqual(new Set([401]));
+    expect(lookups).toBeLessThanOrEqual(21);
+    expect(gateway.logs.length).toBeLessThanOrEqual(3);
+    expect(gateway.logs).toContainEqual(
+      expect.objectContaining({ msg: "gateway refusals", counts: { credential_invalid: 199 } }),
+    );
+    expect(upstream.requests).toHaveLength(0);
+  });
+
+  it("counts calls refused with 403 or 401 for a known grant as errors, not as calls", async () => {
+    const upstream = await mcpUpstream();
+    const gateway = await startGateway();
+    gateway.addInstance("ins_mcp", { url: upstream.mcpUrl, transport: "streamable-http" });
+    const disabled = gateway.addGrant("ins_mcp", "spc_disabled", { enabled: false });
+    const expired = gateway.addGrant("ins_mcp", "spc_expired", {
+      expiresAt: new Date(gateway.clock.now).toISOString(),
+    });
+    const post = (credential: string) =>
+      fetch(gateway.endpoint("ins_mcp", "mcp"), {
+        method: "POST",
+        headers: mcpHeaders(credential),
+        body: initializeBody,
+      });
+
+    expect((await post(disabled.credential)).status).toBe(403);
+    expect((await post(expired.credential)).status).toBe(401);
+
+    expect(gateway.usage).toEqual([
+      { spaceId: "spc_disabled", error: true, refused: true },
+      { spaceId: "spc_expired", error: true, refused: true },
+    ]);
   });
 });
 
