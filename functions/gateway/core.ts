@@ -8,13 +8,13 @@ import {
   isSmall,
   upstreamRequestHeaders,
 } from "./headers";
-import { createRefusalLog, describe, jsonRpcError, type Refusal, refusal, tooLarge } from "./refusals";
-import { DecodedTooLarge, relayBody, requestBody, wholeBodyBytes } from "./relay";
+import { type Call, createCallReport, failure, refusal, tooLarge } from "./refusals";
+import { relayBody, requestBody, wholeBodyBytes } from "./relay";
 import { createSseSessions } from "./sessions";
 import { endpointRewriter } from "./sse";
 import { createStreamAdmission, type StreamKind } from "./streams";
 import { defaultTimers, secondsToMs, UpstreamDeadline } from "./timers";
-import type { Gateway, GatewayAnswer, GatewayGrant, GatewayOptions, Leaf } from "./types";
+import type { Gateway, GatewayOptions, Leaf } from "./types";
 import { AbortSwitch, requestUpstream, type UpstreamResponse } from "./upstream";
 
 export { jsonRpcError } from "./refusals";
@@ -30,17 +30,6 @@ const routePattern = /^\/gateway\/([A-Za-z0-9_-]{1,128})\/(mcp|sse|messages)$/;
 const noop = () => {};
 
 export const defaultMaxBodyBytes = 8 * 1024 * 1024;
-
-/** What a call's log line and usage need to know, gathered as it goes. */
-type Call = {
-  started: number;
-  requestId: string;
-  fields: Record<string, unknown>;
-  /** The grant whose usage the call counts as, once known. */
-  grant?: GatewayGrant;
-  /** The JSON-RPC id of the request, once its body has been read. */
-  rpcId?: string | number | null;
-};
 
 const streamKind = (leaf: Leaf, method: string, facts: CallFacts): StreamKind | null =>
   leaf === "sse" ? "sse" : method === "GET" ? "get" : method === "POST" && facts.isListen ? "listen" : null;
@@ -65,39 +54,13 @@ export function createGateway(options: GatewayOptions): Gateway {
     cacheTtlMs: options.cacheTtlMs ?? 5_000,
   });
   const admitStream = createStreamAdmission(options.mode);
-  const refusals = createRefusalLog({ log, now });
+  const { logCall, refuse } = createCallReport({
+    log,
+    now,
+    logCompleted: options.logCompleted,
+    usage: options.usage,
+  });
   const sseSessions = createSseSessions();
-
-  /** One line for a call, built only when it will be written. */
-  function logCall(call: Call, status: number, extra: Record<string, unknown>) {
-    // A completed call below 400 is routine: a line per call only when asked for.
-    const completed = status < 400 && extra.outcome === "completed";
-    if (completed && !options.logCompleted) return;
-    const level = status >= 500 ? "error" : status >= 400 ? "warn" : completed ? "debug" : "info";
-    const line = () => ({
-      level,
-      msg: "gateway request",
-      ...call.fields,
-      status,
-      durationMs: now() - call.started,
-      ...extra,
-    });
-    // Refusals are logged as a rate; failures each on a line of their own.
-    if (status >= 400 && status < 500 && typeof extra.code === "string") refusals.note(extra.code, line);
-    else log(line());
-  }
-
-  function refuse(call: Call, { error, headers, cause }: Refusal): GatewayAnswer {
-    logCall(call, error.status, { code: error.code, ...(cause ? { cause: describe(cause) } : {}) });
-    if (call.grant) {
-      const { status } = error;
-      options.usage?.record(
-        call.grant,
-        status === 499 ? { error: false } : { error: true, refused: status < 500 },
-      );
-    }
-    return jsonRpcError(error, call.requestId, headers, call.rpcId ?? null);
-  }
 
   return async function gateway(request) {
     const requestId = request.requestId ?? randomUUID();
@@ -201,20 +164,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       deadline.clear();
       unfollow();
       stream?.release();
-      if (tooLargeBody) return refuse(call, tooLarge(maxBodyBytes));
-      if (deadline.expired) {
-        const message = deadline.sent
-          ? "The MCP server did not answer in time."
-          : "The MCP server could not be reached, or the request sent to it, in time.";
-        return refuse(call, { ...refusal(504, "upstream_timeout", message), cause });
-      }
-      if (cause instanceof DecodedTooLarge) {
-        const message = `The MCP server's answer is larger than ${Math.round(maxBodyBytes / 1024 / 1024)} MB once decoded.`;
-        return refuse(call, { ...refusal(502, "upstream_answer_too_large", message), cause });
-      }
-      if (clientSignal.aborted) return refuse(call, refusal(499, "client_closed", "The client went away."));
-      const message = "The MCP server could not be reached.";
-      return refuse(call, { ...refusal(502, "upstream_unreachable", message), cause });
+      return refuse(call, failure(cause, { tooLargeBody, deadline, clientSignal, maxBodyBytes }));
     }
     deadline.clear();
 

@@ -1,5 +1,19 @@
 import { AppError } from "../core/errors";
-import type { GatewayAnswer, GatewayGrant } from "./types";
+import { DecodedTooLarge } from "./relay";
+import type { UpstreamDeadline } from "./timers";
+import type { GatewayAnswer, GatewayGrant, UsageSink } from "./types";
+import type { Abortable } from "./upstream";
+
+/** What a call's log line and usage need to know, gathered as it goes. */
+export type Call = {
+  started: number;
+  requestId: string;
+  fields: Record<string, unknown>;
+  /** The grant whose usage the call counts as, once known. */
+  grant?: GatewayGrant;
+  /** The JSON-RPC id of the request, once its body has been read. */
+  rpcId?: string | number | null;
+};
 
 /** Why a call is not served: an error with its HTTP status, its headers, and what it counts as. */
 export type Refusal = {
@@ -93,4 +107,70 @@ export function createRefusalLog(options: {
     /** Writes the counts of the current interval now (shutdown, tests). */
     flush: () => summarise(options.now()),
   };
+}
+
+/** How a call that reached for its upstream failed: the client's body, the deadline, the answer, the network. */
+export function failure(
+  cause: unknown,
+  state: { tooLargeBody: boolean; deadline: UpstreamDeadline; clientSignal: Abortable; maxBodyBytes: number },
+): Refusal {
+  const megabytes = Math.round(state.maxBodyBytes / 1024 / 1024);
+  if (state.tooLargeBody) return tooLarge(state.maxBodyBytes);
+  if (state.deadline.expired) {
+    const message = state.deadline.sent
+      ? "The MCP server did not answer in time."
+      : "The MCP server could not be reached, or the request sent to it, in time.";
+    return { ...refusal(504, "upstream_timeout", message), cause };
+  }
+  if (cause instanceof DecodedTooLarge) {
+    const message = `The MCP server's answer is larger than ${megabytes} MB once decoded.`;
+    return { ...refusal(502, "upstream_answer_too_large", message), cause };
+  }
+  if (state.clientSignal.aborted) return refusal(499, "client_closed", "The client went away.");
+  return { ...refusal(502, "upstream_unreachable", "The MCP server could not be reached."), cause };
+}
+
+/** A call's log line and usage: completed calls at debug when asked for, refusals as a rate. */
+export function createCallReport(options: {
+  log: (entry: Record<string, unknown>) => void;
+  now: () => number;
+  logCompleted?: boolean;
+  usage?: UsageSink;
+}) {
+  const { log, now } = options;
+  const refusals = createRefusalLog({ log, now });
+
+  /** One line for a call, built only when it will be written. */
+  function logCall(call: Call, status: number, extra: Record<string, unknown>) {
+    // A completed call below 400 is routine: a line per call only when asked for.
+    const completed = status < 400 && extra.outcome === "completed";
+    if (completed && !options.logCompleted) return;
+    const level = status >= 500 ? "error" : status >= 400 ? "warn" : completed ? "debug" : "info";
+    const line = () => ({
+      level,
+      msg: "gateway request",
+      ...call.fields,
+      status,
+      durationMs: now() - call.started,
+      ...extra,
+    });
+    // Refusals are logged as a rate; failures each on a line of their own.
+    if (status >= 400 && status < 500 && typeof extra.code === "string") refusals.note(extra.code, line);
+    else log(line());
+  }
+
+  /** Answers a refusal or failure; one with a known grant counts as an error in its usage. */
+  function refuse(call: Call, { error, headers, cause }: Refusal): GatewayAnswer {
+    logCall(call, error.status, { code: error.code, ...(cause ? { cause: describe(cause) } : {}) });
+    if (call.grant) {
+      const { status } = error;
+      options.usage?.record(
+        call.grant,
+        status === 499 ? { error: false } : { error: true, refused: status < 500 },
+      );
+    }
+    return jsonRpcError(error, call.requestId, headers, call.rpcId ?? null);
+  }
+
+  return { logCall, refuse };
 }
