@@ -998,7 +998,8 @@ describe("streaming", () => {
     expect(gateway.logs.at(-1)).toMatchObject({ status: 499, code: "client_closed" });
   });
 
-  it("waits for an answer past timeout, up to sseReadTimeout, as Dify does", async () => {
+  /** A tools/call to an upstream the test answers by hand, with timeout 10 s and sseReadTimeout 300 s. */
+  async function toolCall(id: string | number) {
     const upstream = await rawUpstream();
     const gateway = await startGateway();
     gateway.addInstance(
@@ -1007,13 +1008,16 @@ describe("streaming", () => {
       { timeouts: { timeout: 10, sseReadTimeout: 300 } },
     );
     const { credential } = gateway.addGrant("ins_slow", "spc_a");
-
     const responding = fetch(gateway.endpoint("ins_slow", "mcp"), {
       method: "POST",
       headers: mcpHeaders(credential),
-      body: JSON.stringify({ jsonrpc: "2.0", id: 7, method: "tools/call", params: { name: "slow" } }),
+      body: JSON.stringify({ jsonrpc: "2.0", id, method: "tools/call", params: { name: "slow" } }),
     });
-    const exchange = await upstream.nextExchange();
+    return { gateway, responding, exchange: await upstream.nextExchange() };
+  }
+
+  it("waits for an answer past timeout, up to sseReadTimeout, as Dify does", async () => {
+    const { gateway, responding, exchange } = await toolCall(7);
     gateway.timers.advance(10_000);
     gateway.timers.advance(200_000);
     exchange.res
@@ -1026,21 +1030,7 @@ describe("streaming", () => {
   });
 
   it("answers 504 with the request's JSON-RPC id when no answer begins within sseReadTimeout", async () => {
-    const silent = await rawUpstream();
-    const gateway = await startGateway();
-    gateway.addInstance(
-      "ins_hang",
-      { url: `${silent.url}/mcp`, transport: "streamable-http" },
-      { timeouts: { timeout: 10, sseReadTimeout: 300 } },
-    );
-    const { credential } = gateway.addGrant("ins_hang", "spc_a");
-
-    const responding = fetch(gateway.endpoint("ins_hang", "mcp"), {
-      method: "POST",
-      headers: mcpHeaders(credential),
-      body: JSON.stringify({ jsonrpc: "2.0", id: "call-7", method: "tools/call", params: { name: "slow" } }),
-    });
-    const exchange = await silent.nextExchange();
+    const { gateway, responding, exchange } = await toolCall("call-7");
     gateway.timers.advance(300_000);
     const response = await responding;
 
@@ -1052,7 +1042,7 @@ describe("streaming", () => {
     await exchange.aborted;
     expect(gateway.logs.at(-1)).toMatchObject({
       requestId,
-      instanceId: "ins_hang",
+      instanceId: "ins_slow",
       spaceId: "spc_a",
       status: 504,
       code: "upstream_timeout",
