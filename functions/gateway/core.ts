@@ -130,7 +130,7 @@ export function createGateway(options: GatewayOptions): Gateway {
         tooLargeBody = true;
       });
       const facts = new CallFacts(request.headers, body instanceof Uint8Array ? body : null);
-      if (body instanceof Uint8Array) call.rpcId = facts.id;
+      call.facts = facts;
       kind = streamKind(leaf, request.method, facts);
       if (kind !== null) {
         const admitted = admitStream(kind, instance, grant);

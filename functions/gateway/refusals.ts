@@ -1,4 +1,5 @@
 import { AppError } from "../core/errors";
+import type { CallFacts } from "./facts";
 import { DecodedTooLarge } from "./relay";
 import type { UpstreamDeadline } from "./timers";
 import type { GatewayAnswer, GatewayGrant, UsageSink } from "./types";
@@ -11,8 +12,8 @@ export type Call = {
   fields: Record<string, unknown>;
   /** The grant whose usage the call counts as, once known. */
   grant?: GatewayGrant;
-  /** The JSON-RPC id of the request, once its body has been read. */
-  rpcId?: string | number | null;
+  /** What the call is, once its body has been read. */
+  facts?: CallFacts;
 };
 
 /** Why a call is not served: an error with its HTTP status, its headers, and what it counts as. */
@@ -169,7 +170,7 @@ export function createCallReport(options: {
         status === 499 ? { error: false } : { error: true, refused: status < 500 },
       );
     }
-    return jsonRpcError(error, call.requestId, headers, call.rpcId ?? null);
+    return jsonRpcError(error, call.requestId, headers, call.facts?.id ?? null);
   }
 
   return { logCall, refuse };

@@ -41,7 +41,8 @@ class PooledBody implements UpstreamBody {
   }
 }
 
-type Target = { origin: string; path: string };
+/** A URL as the pool wants it, and the pools each caller (instance) reached it through. */
+type Target = { origin: string; path: string; pools: Map<string, { pool: Pool; connectTimeoutMs: number }> };
 
 function noop() {}
 
@@ -58,24 +59,30 @@ export function createPooledUpstream(
   options: { connections?: number } = {},
 ): UpstreamClient & { close(): Promise<void> } {
   const connections = options.connections ?? 128;
-  const pools = new Map<string, Pool>();
+  const pools = new Map<string, { pool: Pool; target: Target; key: string }>();
   // An upstream's few URLs are parsed once.
   const targets = createBoundedMap<Target>(1_000);
   const targetOf = (url: string): Target => {
     let target = targets.get(url);
     if (target) return target;
     const parsed = new URL(url);
-    target = { origin: parsed.origin, path: `${parsed.pathname}${parsed.search}` };
+    target = { origin: parsed.origin, path: `${parsed.pathname}${parsed.search}`, pools: new Map() };
     targets.set(url, target);
     return target;
   };
 
-  const poolFor = (origin: string, key: string, connectTimeoutMs: number): Pool => {
+  const poolFor = (target: Target, key: string, connectTimeoutMs: number): Pool => {
+    const known = target.pools.get(key);
+    if (known?.connectTimeoutMs === connectTimeoutMs) return known.pool;
+    const { origin } = target;
     const id = `${key}\n${origin}\n${connectTimeoutMs}`;
-    let pool = pools.get(id);
-    if (pool) return pool;
+    const shared = pools.get(id);
+    if (shared) {
+      target.pools.set(key, { pool: shared.pool, connectTimeoutMs });
+      return shared.pool;
+    }
     // Idle connections close after 4 s, or sooner when the upstream's Keep-Alive hint says so.
-    pool = new Pool(origin, {
+    const pool = new Pool(origin, {
       connections,
       keepAliveTimeout: 4_000,
       keepAliveMaxTimeout: 4_000,
@@ -91,11 +98,17 @@ export function createPooledUpstream(
       if (onSent) (handler as { onRequestSent?: () => void }).onRequestSent = onSent;
       return dispatch(dispatchOptions, handler);
     };
-    pools.set(id, pool);
+    pools.set(id, { pool, target, key });
+    target.pools.set(key, { pool, connectTimeoutMs });
     if (pools.size > 1_000) {
-      const [oldest, evicted] = pools.entries().next().value as [string, Pool];
+      const [oldest, evicted] = pools.entries().next().value as [
+        string,
+        { pool: Pool; target: Target; key: string },
+      ];
       pools.delete(oldest);
-      evicted.close().catch(noop);
+      if (evicted.target.pools.get(evicted.key)?.pool === evicted.pool)
+        evicted.target.pools.delete(evicted.key);
+      evicted.pool.close().catch(noop);
     }
     return pool;
   };
@@ -116,15 +129,15 @@ export function createPooledUpstream(
 
   const request: UpstreamClient = (url, init) =>
     new Promise<UpstreamResponse>((resolve, reject) => {
-      const { origin, path } = targetOf(url);
-      const pool = poolFor(origin, init.pool?.key ?? "", init.pool?.connectTimeoutMs ?? 10_000);
+      const target = targetOf(url);
+      const pool = poolFor(target, init.pool?.key ?? "", init.pool?.connectTimeoutMs ?? 10_000);
       const { signal } = init;
       // Undici hears an abort only once a request has a connection: one still waiting for one is
       // given up here, and undici drops it when its turn comes.
       const onAbort = () => reject(signal.reason instanceof Error ? signal.reason : new Error("aborted"));
       signal.addEventListener("abort", onAbort);
       const options = {
-        path,
+        path: target.path,
         method: init.method as "GET",
         headers: init.headers,
         body:
@@ -146,7 +159,8 @@ export function createPooledUpstream(
     close: async () => {
       const all = [...pools.values()];
       pools.clear();
-      await Promise.all(all.map((pool) => pool.destroy()));
+      for (const { target } of all) target.pools.clear();
+      await Promise.all(all.map(({ pool }) => pool.destroy()));
     },
   });
 }
