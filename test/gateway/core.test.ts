@@ -17,8 +17,6 @@ import {
   type Gateway,
   type GatewayGrant,
   type GatewayInstance,
-  type GatewayResolver,
-  type GatewayTimers,
 } from "../../functions/gateway/core";
 import { fetchGateway } from "../../functions/gateway/fetch";
 import { nodeGateway } from "../../functions/gateway/node";
