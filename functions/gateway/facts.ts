@@ -42,11 +42,7 @@ export class CallFacts {
   get isListen(): boolean {
     const header = headerValue(this.headers, "mcp-method");
     if (header) return header === "subscriptions/listen";
-    if (
-      !this.body ||
-      Buffer.from(this.body.buffer, this.body.byteOffset, this.body.byteLength).indexOf(listen) < 0
-    )
-      return false;
+    if (!this.body || bufferOf(this.body).indexOf(listen) < 0) return false;
     return this.method === "subscriptions/listen";
   }
 
@@ -55,9 +51,7 @@ export class CallFacts {
     this.message = null;
     if (!this.body) return null;
     try {
-      const value: unknown = JSON.parse(
-        Buffer.from(this.body.buffer, this.body.byteOffset, this.body.byteLength).toString("utf8"),
-      );
+      const value: unknown = JSON.parse(bufferOf(this.body).toString("utf8"));
       if (value && typeof value === "object" && !Array.isArray(value)) this.message = value as Message;
     } catch {
       // Not JSON: the upstream answers it with its own error.
@@ -67,3 +61,6 @@ export class CallFacts {
 }
 
 const listen = Buffer.from("subscriptions/listen");
+
+const bufferOf = (bytes: Uint8Array) =>
+  Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);

@@ -94,8 +94,9 @@ export function createPooledUpstream(
     // gets one here, which undici then calls.
     const dispatch: Dispatch = pool.dispatch.bind(pool);
     pool.dispatch = (dispatchOptions, handler) => {
-      const onSent = (dispatchOptions as { onSent?: () => void }).onSent;
-      if (onSent) (handler as { onRequestSent?: () => void }).onRequestSent = onSent;
+      (handler as { onRequestSent?: () => void }).onRequestSent = (
+        dispatchOptions as { onSent?: () => void }
+      ).onSent;
       return dispatch(dispatchOptions, handler);
     };
     pools.set(id, { pool, target, key });
@@ -145,7 +146,7 @@ export function createPooledUpstream(
             ? init.body
             : Readable.from(init.body, { objectMode: false }),
         signal,
-        ...(init.onSent ? { onSent: init.onSent } : {}),
+        onSent: init.onSent,
       } as Parameters<Pool["request"]>[0];
       pool.request(options, (error, answer) => {
         signal.removeEventListener("abort", onAbort);
