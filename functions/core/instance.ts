@@ -16,8 +16,23 @@ import { createId, idPattern } from "./id";
 import { discoverTools, ToolsSnapshot } from "./mcp/discover";
 import { getRuntime } from "./runtime";
 import { Keys } from "./store/keys";
+import { defaultStreams, type StreamSettings, streamsOf } from "./streams";
 
 const IDENTIFIER = /^[a-z0-9_-]{1,24}$/;
+
+/** Client headers no instance may have forwarded: credentials, and what the gateway says itself. */
+const forwardRefused = new Set([
+  "authorization",
+  "x-api-key",
+  "cookie",
+  "proxy-authorization",
+  "host",
+  "forwarded",
+  "x-forwarded-for",
+  "x-forwarded-host",
+  "x-forwarded-proto",
+  "x-real-ip",
+]);
 
 const httpUrl = z
   .string()
@@ -49,6 +64,21 @@ export namespace Instance {
     sseReadTimeout: z.number().min(1).max(3600).default(300),
   });
   export const Upstream = z.object({ url: httpUrl, transport: Transport });
+  export const Streams = z.object({
+    onLambda: z.boolean().default(defaultStreams.onLambda),
+    maxSeconds: z.number().int().min(10).max(890).default(defaultStreams.maxSeconds),
+    perSpace: z.number().int().min(1).max(1000).default(defaultStreams.perSpace),
+  });
+  /** Client headers the gateway forwards to this upstream beyond what MCP itself needs. */
+  export const ForwardHeaders = z
+    .array(
+      z
+        .string()
+        .regex(/^[A-Za-z0-9-]{1,100}$/, "A header name of letters, digits and - only")
+        .transform((name) => name.toLowerCase())
+        .refine((name) => !forwardRefused.has(name), "The gateway never forwards this header"),
+    )
+    .max(20);
 
   export const Create = z.object({
     name: z.string().trim().min(1).max(40, "At most 40 characters (Dify's limit)"),
@@ -59,8 +89,8 @@ export namespace Instance {
     icon: Icon.default({ emoji: "🔗", background: "#6366F1" }),
     timeouts: Timeouts.default({ timeout: 30, sseReadTimeout: 300 }),
     enabled: z.boolean().default(true),
-    /** Lets GET /mcp (the optional server-to-client stream) through the gateway on Lambda. */
-    streamGet: z.boolean().default(false),
+    streams: Streams.default(defaultStreams),
+    forwardHeaders: ForwardHeaders.default([]),
   });
   export type Create = z.input<typeof Create>;
 
@@ -77,7 +107,8 @@ export namespace Instance {
       .object({ timeout: z.number().min(1).max(600), sseReadTimeout: z.number().min(1).max(3600) })
       .optional(),
     enabled: z.boolean().optional(),
-    streamGet: z.boolean().optional(),
+    streams: Streams.optional(),
+    forwardHeaders: ForwardHeaders.optional(),
     version: z.number().int().min(1).optional(),
   });
   export type Update = z.input<typeof Update>;
@@ -99,7 +130,8 @@ export namespace Instance {
     icon: z.object({ emoji: z.string(), background: z.string() }),
     timeouts: z.object({ timeout: z.number(), sseReadTimeout: z.number() }),
     enabled: z.boolean(),
-    streamGet: z.boolean(),
+    streams: Streams,
+    forwardHeaders: z.array(z.string()),
     discovery: Discovery.nullable(),
     server: z.object({ name: z.string(), version: z.string(), protocolVersion: z.string() }).nullable(),
     toolCount: z.number(),
@@ -125,7 +157,10 @@ export namespace Instance {
     icon: { emoji: string; background: string };
     timeouts: { timeout: number; sseReadTimeout: number };
     enabled: boolean;
-    streamGet: boolean;
+    streams?: StreamSettings;
+    /** Items stored before `streams`: whether GET streams went through on Lambda. */
+    streamGet?: boolean;
+    forwardHeaders?: string[];
     discovery: Discovery | null;
     server: Info["server"];
     toolCount: number;
@@ -153,7 +188,8 @@ export namespace Instance {
       icon: item.icon,
       timeouts: item.timeouts,
       enabled: item.enabled,
-      streamGet: item.streamGet,
+      streams: streamsOf(item),
+      forwardHeaders: item.forwardHeaders ?? [],
       discovery: item.discovery,
       server: item.server,
       toolCount: item.toolCount,
@@ -225,7 +261,8 @@ export namespace Instance {
       icon: data.icon,
       timeouts: data.timeouts,
       enabled: data.enabled,
-      streamGet: data.streamGet,
+      streams: data.streams,
+      forwardHeaders: data.forwardHeaders,
       discovery: null,
       server: null,
       toolCount: 0,
@@ -325,7 +362,8 @@ export namespace Instance {
           icon: data.icon ?? item.icon,
           timeouts: data.timeouts ?? item.timeouts,
           enabled: data.enabled ?? item.enabled,
-          streamGet: data.streamGet ?? item.streamGet,
+          streams: data.streams ?? streamsOf(item),
+          forwardHeaders: data.forwardHeaders ?? item.forwardHeaders ?? [],
           updatedAt: now().toISOString(),
         },
         item.version,

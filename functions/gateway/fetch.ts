@@ -1,5 +1,5 @@
 import { Readable } from "node:stream";
-import type { Gateway } from "./handler";
+import type { Gateway } from "./core";
 import type { Abortable } from "./upstream";
 
 export interface FetchContext {

@@ -4,7 +4,7 @@ import {
   validateHeaderName,
   validateHeaderValue,
 } from "node:http";
-import { decoderFor } from "./upstream";
+import { decoderFor, wholeBodyBytes } from "./relay";
 
 const hopByHop = new Set([
   "connection",
@@ -18,7 +18,22 @@ const hopByHop = new Set([
   "upgrade",
 ]);
 
-/** Request headers a client must never get to the upstream: its credentials and what the hop owns. */
+/**
+ * Client request headers the upstream gets: what MCP needs (content negotiation, its own `Mcp-*`
+ * headers, resumption), tracing and the user agent. Anything else a client sends could pose as
+ * something the upstream trusts (X-Forwarded-Host, X-Real-IP, a name with `_` that a server reads
+ * as the `-` one): it is dropped unless the instance names it.
+ */
+const forwarded = new Set([
+  "accept",
+  "content-type",
+  "last-event-id",
+  "traceparent",
+  "tracestate",
+  "user-agent",
+]);
+
+/** Request headers a client must never get to the upstream, named by the instance or not. */
 const clientOnly = new Set([
   "authorization",
   "x-api-key",
@@ -28,12 +43,18 @@ const clientOnly = new Set([
   "expect",
   "accept-encoding",
   "x-forwarded-for",
+  "x-forwarded-host",
   "x-forwarded-proto",
+  "x-real-ip",
+  "forwarded",
   "x-request-id",
 ]);
 
 /** Request headers as node:http gives them: lowercase names, a repeated one as a list or joined. */
 export type IncomingHeaders = IncomingHttpHeaders | Record<string, string | string[] | undefined>;
+
+/** `Mcp-Session-Id`, `MCP-Protocol-Version`, `Mcp-Method`, `Mcp-Name`, `Mcp-Param-…`. */
+const isMcpHeader = (name: string) => name.charCodeAt(0) === 109 && name.startsWith("mcp-");
 
 /** A header's value, a repeated one joined as HTTP allows. */
 export function headerValue(headers: IncomingHeaders, name: string): string | undefined {
@@ -83,14 +104,17 @@ function checkedLayer(layer: Record<string, string>): Layer {
 }
 
 /**
- * Headers sent to the upstream: the client's minus credentials and hop-by-hop ones, then the
- * instance's pass-through headers overlaid by the space's. Returns the names of pass-through headers
- * that could not be set (invalid name or value) so the caller can log them without their values.
+ * Headers sent to the upstream: the client's that MCP needs (and those the instance names), then the
+ * instance's pass-through headers overlaid by the space's, then the gateway's own view of the client.
+ * Returns the names of pass-through headers that could not be set (invalid name or value) so the
+ * caller can log them without their values.
  */
 export function upstreamRequestHeaders(
   incoming: IncomingHeaders,
   options: {
     passThrough: Array<Record<string, string>>;
+    /** Further client headers to forward, lowercase. */
+    forward: string[];
     clientIp?: string;
     proto: string;
     requestId: string;
@@ -101,7 +125,13 @@ export function upstreamRequestHeaders(
   const headers: Record<string, string> = {};
   for (const name in incoming) {
     const value = incoming[name];
-    if (value === undefined || clientOnly.has(name) || hopByHop.has(name) || named?.has(name)) continue;
+    if (
+      value === undefined ||
+      !(forwarded.has(name) || isMcpHeader(name) || options.forward.includes(name))
+    ) {
+      continue;
+    }
+    if (name.includes("_") || clientOnly.has(name) || hopByHop.has(name) || named?.has(name)) continue;
     headers[name] = Array.isArray(value) ? value.join(", ") : value;
   }
   const rejected: string[] = [];
@@ -110,9 +140,8 @@ export function upstreamRequestHeaders(
     for (const [name, value] of checked.headers) headers[name] = value;
     if (checked.rejected.length > 0) rejected.push(...checked.rejected);
   }
-  const forwardedFor = headerValue(incoming, "x-forwarded-for");
-  const chain = [forwardedFor, options.clientIp].filter((part): part is string => Boolean(part));
-  if (chain.length > 0) headers["x-forwarded-for"] = chain.join(", ");
+  // The client as the gateway saw it; whatever the client said of itself is not passed on.
+  if (options.clientIp) headers["x-forwarded-for"] = options.clientIp;
   headers["x-forwarded-proto"] = options.proto;
   headers["x-request-id"] = options.requestId;
   // Asking for identity spares decoding; an upstream that compresses anyway is decoded (upstream.ts).
@@ -137,4 +166,19 @@ export function clientResponseHeaders(
     headers[name] = value;
   }
   return headers;
+}
+
+export function contentLengthOf(headers: IncomingHeaders): number | null {
+  const raw = headerValue(headers, "content-length")?.trim();
+  if (raw === undefined || !/^\d+$/.test(raw)) return null;
+  return Number(raw);
+}
+
+export const isEventStream = (headers: IncomingHeaders) =>
+  /^\s*text\/event-stream/i.test(headerValue(headers, "content-type") ?? "");
+
+/** Whether a body of this declared length is read whole rather than streamed. */
+export function isSmall(headers: IncomingHeaders) {
+  const length = contentLengthOf(headers);
+  return length !== null && length <= wholeBodyBytes;
 }

@@ -1,5 +1,5 @@
 import type { APIGatewayProxyEvent, Context } from "aws-lambda";
-import { createGateway, type Gateway, type GatewayRequest } from "./handler";
+import { createGateway, type Gateway, type GatewayRequest } from "./core";
 import { createStoreResolver, gatewayStoreFromEnv, usageWriter } from "./resolver";
 import { AbortSwitch } from "./upstream";
 import { createUsageRecorder } from "./usage";
@@ -49,9 +49,6 @@ export function requestFromEvent(
   if (body) headers["content-length"] = String(body.byteLength);
   else delete headers["content-length"];
 
-  const sourceIp = event.requestContext.identity?.sourceIp;
-  // API Gateway's X-Forwarded-For already ends with the caller's address.
-  const lastHop = headers["x-forwarded-for"]?.split(",").at(-1)?.trim();
   const proto = headers["x-forwarded-proto"]?.split(",")[0]?.trim();
   return {
     method,
@@ -59,7 +56,8 @@ export function requestFromEvent(
     headers,
     protocol: proto === "http" ? "http" : "https",
     body,
-    clientIp: sourceIp && sourceIp !== lastHop ? sourceIp : undefined,
+    // The caller as API Gateway saw it: what the client wrote in X-Forwarded-For is not trusted.
+    clientIp: event.requestContext.identity?.sourceIp || undefined,
     signal,
     requestId,
   };

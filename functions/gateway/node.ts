@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { TLSSocket } from "node:tls";
 import { AppError } from "../core/errors";
-import { type Gateway, type GatewayAnswer, jsonRpcError } from "./handler";
+import { type Gateway, type GatewayAnswer, jsonRpcError } from "./core";
 import { AbortSwitch } from "./upstream";
 
 /**

@@ -5,7 +5,8 @@ import type { SealedHeaders } from "../core/headers";
 import { AwsSecretStore } from "../core/secrets/aws";
 import { Store } from "../core/store";
 import { Keys } from "../core/store/keys";
-import type { GatewayGrant, GatewayInstance, GatewayResolver } from "./handler";
+import { type StreamSettings, streamsOf } from "../core/streams";
+import type { GatewayGrant, GatewayInstance, GatewayResolver } from "./core";
 import type { UsageEntry } from "./usage";
 
 interface TokenItem {
@@ -31,7 +32,9 @@ interface InstanceItem {
   upstream: GatewayInstance["upstream"];
   headers: SealedHeaders;
   timeouts: GatewayInstance["timeouts"];
-  streamGet: boolean;
+  streams?: StreamSettings;
+  streamGet?: boolean;
+  forwardHeaders?: string[];
 }
 
 async function open(envelope: Envelope, headers: SealedHeaders | undefined) {
@@ -82,20 +85,21 @@ export function createStoreResolver({
         upstream: item.upstream,
         headers: await open(envelope, item.headers),
         timeouts: item.timeouts,
-        streamGet: item.streamGet,
+        streams: streamsOf(item),
+        forwardHeaders: item.forwardHeaders ?? [],
       };
     },
   };
 }
 
-/** Writes batched usage onto the grants: calls and errors added, lastUsedAt set. */
+/** Writes batched usage onto the grants: calls and errors added, lastUsedAt set when a call was served. */
 export function usageWriter(store: Store) {
   return async (entries: UsageEntry[]) => {
     await Promise.all(
       entries.map((entry) =>
         store.patch(
           Keys.grant(entry.instanceId, entry.platformId, entry.spaceId),
-          { lastUsedAt: entry.lastUsedAt },
+          entry.lastUsedAt === null ? {} : { lastUsedAt: entry.lastUsedAt },
           { add: { calls: entry.calls, errors: entry.errors } },
         ),
       ),

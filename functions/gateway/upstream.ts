@@ -1,8 +1,8 @@
 import http, { type ClientRequest, type IncomingHttpHeaders, type IncomingMessage } from "node:http";
 import https from "node:https";
-import { pipeline, Readable, type Transform } from "node:stream";
-import zlib from "node:zlib";
+import { Readable } from "node:stream";
 import { createBoundedMap } from "./cache";
+import { cutOff, decoded, readAll } from "./relay";
 
 /** What tells a request to stop: an AbortSignal, or an AbortSwitch, which costs far less per call. */
 export interface Abortable {
@@ -64,6 +64,12 @@ export interface UpstreamRequest {
    * read whole as it arrives, and the promise resolves once it has: the cheapest way to relay one.
    */
   wholeUpTo?: number;
+  /** Called once the request, its body included, has been written to a connection. */
+  onSent?: () => void;
+  /** A compressed answer fails once it decodes to more than this (the process keeps its memory). */
+  maxDecodedBytes?: number;
+  /** Keeps this caller's connections apart from every other's: one pool per key, where pooled. */
+  pool?: { key: string; connectTimeoutMs: number };
 }
 
 export interface UpstreamResponse {
@@ -154,12 +160,13 @@ export function requestUpstream(url: string, init: UpstreamRequest): Promise<Ups
           status,
           statusText: response.statusMessage ?? "",
           headers: response.headers,
-          body: empty ? null : new StreamedBody(response),
+          body: empty ? null : new StreamedBody(response, init.maxDecodedBytes),
         });
       } catch (error) {
         request.destroy(error as Error);
       }
     });
+    if (init.onSent) request.once("finish", init.onSent);
     if (signal.aborted) abort();
     else if (init.body instanceof Uint8Array) request.end(init.body);
     else if (init.body) void send(request, init.body);
@@ -233,36 +240,15 @@ function discard(response: IncomingMessage) {
   response.resume();
 }
 
-const decoders = new Map<string, () => Transform>([
-  ["gzip", () => zlib.createGunzip()],
-  ["x-gzip", () => zlib.createGunzip()],
-  ["deflate", () => zlib.createInflate()],
-  ["br", () => zlib.createBrotliDecompress()],
-]);
-
-/**
- * The decoder for an answer's Content-Encoding, when it is one coding this client decodes; such an
- * answer reaches the client decoded.
- */
-export function decoderFor(contentEncoding: string | string[] | undefined): (() => Transform) | undefined {
-  return typeof contentEncoding === "string" ? decoders.get(contentEncoding.trim().toLowerCase()) : undefined;
-}
-
-/** The body decoded as fetch would, for an upstream that compresses though asked for identity. */
-export function decoded(body: Readable, contentEncoding: string | string[] | undefined): Readable {
-  const decoder = decoderFor(contentEncoding);
-  if (!decoder) return body;
-  return pipeline(body, decoder(), () => {});
-}
-
-const cutOff = () => new Error("the upstream closed the connection mid-response");
-
 // The bodies are classes, not object literals: a getter in a literal gives each body a hidden class
 // of its own, which keeps the whole exchange out of the young generation until a full collection.
 
 /** An answer still arriving on its connection. */
 class StreamedBody implements UpstreamBody {
-  constructor(private readonly response: IncomingMessage) {}
+  constructor(
+    private readonly response: IncomingMessage,
+    private readonly maxDecodedBytes?: number,
+  ) {}
 
   get complete() {
     return this.response.complete;
@@ -270,7 +256,7 @@ class StreamedBody implements UpstreamBody {
 
   stream() {
     const { response } = this;
-    const source = decoded(response, response.headers["content-encoding"]);
+    const source = decoded(response, response.headers["content-encoding"], this.maxDecodedBytes);
     // A connection closed mid-answer ends the stream with an error, never as if it were whole.
     response.once("close", () => {
       if (!response.complete) source.destroy(cutOff());
@@ -279,7 +265,7 @@ class StreamedBody implements UpstreamBody {
   }
 
   bytes() {
-    return readAll(decoded(this.response, this.response.headers["content-encoding"]));
+    return readAll(decoded(this.response, this.response.headers["content-encoding"], this.maxDecodedBytes));
   }
 
   cancel() {
@@ -302,17 +288,4 @@ export class WholeBody implements UpstreamBody {
   }
 
   cancel() {}
-}
-
-/** A stream's whole content as it arrives; rejects with `cut()` if it closes before its end. */
-export function readAll(source: Readable, cut: () => Error = cutOff): Promise<Uint8Array> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    source.on("data", (chunk: Buffer) => chunks.push(chunk));
-    source.once("end", () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
-    source.once("error", reject);
-    source.once("close", () => {
-      if (!source.readableEnded) reject(cut());
-    });
-  });
 }

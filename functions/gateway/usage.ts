@@ -4,8 +4,8 @@ export interface UsageEntry {
   spaceId: string;
   calls: number;
   errors: number;
-  /** ISO timestamp of the last call counted in this entry. */
-  lastUsedAt: string;
+  /** ISO timestamp of the last call served in this entry; null when every one was refused. */
+  lastUsedAt: string | null;
 }
 
 interface UsageTimers {
@@ -34,6 +34,7 @@ export function createUsageRecorder(options: {
   const timers = options.timers ?? unrefTimers;
   // lastUsedAt in milliseconds until a flush: a call only adds to counts.
   type Pending = Omit<UsageEntry, "lastUsedAt"> & { lastUsedAt: number };
+  const iso = (at: number) => (Number.isFinite(at) ? new Date(at).toISOString() : null);
   let pending = new Map<string, Pending>();
   let timer: unknown;
   let scheduled = false;
@@ -81,9 +82,7 @@ export function createUsageRecorder(options: {
     pending = new Map();
     lastFlushAt = now();
     try {
-      await options.flush(
-        batch.map((entry) => ({ ...entry, lastUsedAt: new Date(entry.lastUsedAt).toISOString() })),
-      );
+      await options.flush(batch.map((entry) => ({ ...entry, lastUsedAt: iso(entry.lastUsedAt) })));
     } catch (error) {
       for (const entry of batch) merge(entry, entry.calls, entry.errors, entry.lastUsedAt);
       schedule();
@@ -99,8 +98,10 @@ export function createUsageRecorder(options: {
   }
 
   return {
-    record(grant: Grant, outcome: { error: boolean }) {
-      merge(grant, 1, outcome.error ? 1 : 0, now());
+    /** A call served (and whether it failed), or one refused: an error, and neither a call nor a use. */
+    record(grant: Grant, outcome: { error: boolean; refused?: boolean }) {
+      if (outcome.refused) merge(grant, 0, 1, Number.NEGATIVE_INFINITY);
+      else merge(grant, 1, outcome.error ? 1 : 0, now());
       schedule();
     },
     flushNow,

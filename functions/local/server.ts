@@ -19,7 +19,7 @@ import { Runtime } from "../core/runtime";
 import { LocalSecretStore } from "../core/secrets/local";
 import { Store } from "../core/store";
 import { Sync } from "../core/sync";
-import { createGateway } from "../gateway/handler";
+import { createGateway } from "../gateway/core";
 import { nodeGateway } from "../gateway/node";
 import { createStoreResolver, usageWriter } from "../gateway/resolver";
 import { createPooledUpstream } from "../gateway/upstream-pooled";

@@ -282,3 +282,33 @@ describe("bad input never causes a 5xx", () => {
     );
   });
 });
+
+describe("instance stream settings and forwarded headers", () => {
+  it("defaults the streams, keeps the header names lowercase, and refuses credentials and forwarding headers", async () => {
+    const created = await t.request(
+      "POST",
+      "/api/instances",
+      instanceBody({ name: "Streams", forwardHeaders: ["X-Tenant-Hint"] }),
+    );
+    const changed = await t.request("PATCH", `/api/instances/${created.body.id}`, {
+      streams: { onLambda: true, maxSeconds: 300, perSpace: 2 },
+    });
+    const refused = await Promise.all(
+      [["Authorization"], ["X-Forwarded-Host"], ["x_api_key"]].map((forwardHeaders) =>
+        t.request("POST", "/api/instances", instanceBody({ name: "Refused", forwardHeaders })),
+      ),
+    );
+
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({
+      streams: { onLambda: false, maxSeconds: 840, perSpace: 8 },
+      forwardHeaders: ["x-tenant-hint"],
+    });
+    expect(changed.body).toMatchObject({ streams: { onLambda: true, maxSeconds: 300, perSpace: 2 } });
+    expect(refused.map((answer) => [answer.status, answer.body.code])).toEqual([
+      [400, "invalid_request"],
+      [400, "invalid_request"],
+      [400, "invalid_request"],
+    ]);
+  });
+});

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { clientResponseHeaders, upstreamRequestHeaders } from "../../functions/gateway/headers";
 
 describe("headers to the upstream", () => {
-  it("drops credentials, hop-by-hop headers and those named in Connection, and overlays the space's", () => {
+  it("forwards only what MCP needs and what the instance names, and overlays the space's headers", () => {
     const incoming = {
       authorization: "Bearer sg_secret",
       "x-api-key": "sg_secret",
@@ -20,7 +20,18 @@ describe("headers to the upstream", () => {
       accept: "application/json, text/event-stream",
       "content-type": "application/json",
       "x-forwarded-for": "198.51.100.1",
+      "x-forwarded-host": "evil.example",
+      forwarded: "for=198.51.100.1",
+      "x-real-ip": "198.51.100.1",
+      x_key: "from-client",
       "x-team": "from-client",
+      "mcp-method": "tools/call",
+      "mcp-name": "echo",
+      "mcp-param-city": "Paris",
+      traceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+      "user-agent": "Dify/1.15",
+      "x-tenant-hint": "t1",
+      "x-other": "1",
     };
 
     const { headers, rejected } = upstreamRequestHeaders(incoming, {
@@ -28,6 +39,7 @@ describe("headers to the upstream", () => {
         { "X-Team": "instance", "X-Key": "instance-key", Connection: "close" },
         { "x-team": "space", "bad name": "x" },
       ],
+      forward: ["x-tenant-hint", "authorization"],
       clientIp: "203.0.113.7",
       proto: "https",
       requestId: "req-1",
@@ -40,9 +52,15 @@ describe("headers to the upstream", () => {
       "last-event-id": "evt_3",
       accept: "application/json, text/event-stream",
       "content-type": "application/json",
+      "mcp-method": "tools/call",
+      "mcp-name": "echo",
+      "mcp-param-city": "Paris",
+      traceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+      "user-agent": "Dify/1.15",
+      "x-tenant-hint": "t1",
       "x-team": "space",
       "x-key": "instance-key",
-      "x-forwarded-for": "198.51.100.1, 203.0.113.7",
+      "x-forwarded-for": "203.0.113.7",
       "x-forwarded-proto": "https",
       "x-request-id": "req-1",
       "accept-encoding": "identity",

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { afterEach, describe, expect, it } from "vitest";
-import { createGateway, type GatewayGrant, type GatewayInstance } from "../../functions/gateway/handler";
+import { defaultStreams } from "../../functions/core/streams";
+import { createGateway, type GatewayGrant, type GatewayInstance } from "../../functions/gateway/core";
 import {
   installAwsLambdaGlobal,
   invokeStreaming,
@@ -38,7 +39,8 @@ function lambdaGateway(upstreamUrl: string, overrides: Partial<GatewayInstance> 
     upstream: { url: upstreamUrl, transport: "streamable-http" },
     headers: {},
     timeouts: { timeout: 30, sseReadTimeout: 300 },
-    streamGet: false,
+    streams: defaultStreams,
+    forwardHeaders: [],
     ...overrides,
   };
   const gateway = createGateway({
@@ -112,6 +114,35 @@ describe("gateway Lambda entry", () => {
     });
     expect(exchange.headers.authorization).toBeUndefined();
     expect(exchange.headers.host).toBe(new URL(upstream.url).host);
+  });
+
+  it("tells the upstream the caller's address as API Gateway saw it, not what the client claimed", async () => {
+    const upstream = await rawUpstream((exchange) =>
+      exchange.res
+        .writeHead(200, { "content-type": "application/json" })
+        .end('{"jsonrpc":"2.0","id":7,"result":{}}'),
+    );
+    const { credential, handle } = lambdaGateway(`${upstream.url}/mcp`);
+
+    const { done } = invokeStreaming(
+      handle,
+      restProxyEvent({
+        method: "POST",
+        path: "/gateway/ins_lambda/mcp",
+        headers: {
+          ...mcpHeaders(credential),
+          "X-Forwarded-For": "10.9.9.9, 203.0.113.7",
+          "X-Forwarded-Host": "internal.example",
+        },
+        body: toolsList,
+        sourceIp: "203.0.113.7",
+      }),
+      lambdaContext(),
+    );
+    await done;
+
+    expect(upstream.exchanges[0]?.headers["x-forwarded-for"]).toBe("203.0.113.7");
+    expect(upstream.exchanges[0]?.headers["x-forwarded-host"]).toBeUndefined();
   });
 
   it("answers 405 with Allow: POST, DELETE to GET /mcp by default", async () => {

@@ -1,7 +1,7 @@
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import type { Gateway } from "../../functions/gateway/handler";
+import type { Gateway } from "../../functions/gateway/core";
 import { nodeGateway } from "../../functions/gateway/node";
 
 const cleanups: Array<() => unknown> = [];

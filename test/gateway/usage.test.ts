@@ -28,16 +28,22 @@ function manualTimers() {
 const spaceA = { instanceId: "ins_1", platformId: "plt_1", spaceId: "spc_a" };
 const spaceB = { instanceId: "ins_1", platformId: "plt_1", spaceId: "spc_b" };
 
+/** A recorder whose clock stands at 2026-01-15 10:00 UTC, and what it flushes. */
+function recorderAtNoon() {
+  const flushed: UsageEntry[][] = [];
+  const recorder = createUsageRecorder({
+    flush: async (entries) => {
+      flushed.push(entries);
+    },
+    now: () => Date.parse("2026-01-15T10:00:00Z"),
+    timers: manualTimers(),
+  });
+  return { flushed, recorder };
+}
+
 describe("usage recorder", () => {
   it("counts a grant looked up afresh (a new object) into the same entry", async () => {
-    const flushed: UsageEntry[][] = [];
-    const recorder = createUsageRecorder({
-      flush: async (entries) => {
-        flushed.push(entries);
-      },
-      now: () => Date.parse("2026-01-15T10:00:00Z"),
-      timers: manualTimers(),
-    });
+    const { flushed, recorder } = recorderAtNoon();
 
     recorder.record(spaceA, { error: false });
     recorder.record({ ...spaceA }, { error: true });
@@ -113,5 +119,23 @@ describe("usage recorder", () => {
     await recorder.flushNow();
 
     expect(flushed).toEqual([]);
+  });
+});
+
+describe("refused calls", () => {
+  it("count as errors, and neither as calls nor as uses", async () => {
+    const { flushed, recorder } = recorderAtNoon();
+
+    recorder.record(spaceA, { error: true, refused: true });
+    recorder.record(spaceB, { error: false });
+    recorder.record(spaceB, { error: true, refused: true });
+    await recorder.flushNow();
+
+    expect(flushed).toEqual([
+      [
+        { ...spaceA, calls: 0, errors: 1, lastUsedAt: null },
+        { ...spaceB, calls: 1, errors: 1, lastUsedAt: "2026-01-15T10:00:00.000Z" },
+      ],
+    ]);
   });
 });

@@ -1,3 +1,7 @@
+import {
+  Client as ModernClient,
+  StreamableHTTPClientTransport as ModernTransport,
+} from "@modelcontextprotocol/client";
 import { UnauthorizedError } from "@modelcontextprotocol/sdk/client/auth.js";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { SSEClientTransport, SseError } from "@modelcontextprotocol/sdk/client/sse.js";
@@ -65,11 +69,123 @@ type ObservedResponse = { method: string; status: number; contentType: string; b
 /** What the HTTP layer saw; the SDK's errors drop response bodies and (for SSE) network causes. */
 type Observed = { responses: ObservedResponse[]; networkError?: unknown };
 
+const MODERN_PROTOCOL = "2026-07-28";
+
 /**
  * Connects to an MCP server with the SDK client, runs initialize and tools/list to the last page, and
- * closes again. Bounded by `timeoutMs`; failures are AppErrors (422) with upstream_* codes.
+ * closes again. Over streamable HTTP it first speaks 2026-07-28 (`server/discover`, with the v2
+ * client), and falls back to the 2025 handshake when the server does not. Bounded by `timeoutMs` in
+ * all; failures are AppErrors (422) with upstream_* codes.
  */
 export async function discoverTools(
+  upstream: { url: string; transport: UpstreamTransport },
+  options: { headers: Record<string, string>; timeoutMs: number },
+): Promise<ToolsSnapshot> {
+  if (upstream.transport !== "streamable-http") return discoverLegacy(upstream, options);
+  const started = Date.now();
+  const modern = await discoverModern(upstream.url, options);
+  if (modern.snapshot) return modern.snapshot;
+  const timeout = () => timeoutError(new URL(upstream.url).origin, upstream.transport, options.timeoutMs);
+  if (modern.timedOut) throw timeout();
+  const timeoutMs = options.timeoutMs - (Date.now() - started);
+  if (timeoutMs <= 0) throw timeout();
+  try {
+    return await discoverLegacy(upstream, { ...options, timeoutMs });
+  } catch (error) {
+    throw error instanceof AppError && error.code === "upstream_timeout" ? timeout() : error;
+  }
+}
+
+/**
+ * The tools of a server that speaks 2026-07-28, or why not: anything but a snapshot sends discovery
+ * on to the 2025 handshake, which says what is wrong in its own words.
+ */
+async function discoverModern(
+  url: string,
+  options: { headers: Record<string, string>; timeoutMs: number },
+): Promise<{ snapshot?: ToolsSnapshot; timedOut?: boolean }> {
+  let target: URL;
+  try {
+    target = new URL(url);
+    new Headers(options.headers);
+  } catch {
+    return {};
+  }
+  const stop = AbortSignal.timeout(options.timeoutMs);
+  const fetchWithin: FetchLike = (input, init) =>
+    fetch(input, { ...init, signal: init?.signal ? AbortSignal.any([init.signal, stop]) : stop });
+  const transport = new ModernTransport(target, {
+    requestInit: { headers: options.headers },
+    fetch: fetchWithin,
+  });
+  const client = new ModernClient(CLIENT_INFO, {
+    capabilities: {},
+    // A server that leaves the probe unanswered has half the time left for the 2025 handshake.
+    versionNegotiation: {
+      mode: { pin: MODERN_PROTOCOL },
+      probe: { timeoutMs: Math.ceil(options.timeoutMs / 2) },
+    },
+  });
+  const requestOptions = { signal: stop, timeout: options.timeoutMs };
+  try {
+    await client.connect(transport, requestOptions);
+    const tools: ToolInfo[] = [];
+    const seenCursors = new Set<string>();
+    let cursor: string | undefined;
+    for (let page = 0; ; page++) {
+      if (page >= MAX_PAGES) return {};
+      const result = await client.request(
+        { method: "tools/list", params: cursor === undefined ? {} : { cursor } },
+        requestOptions,
+      );
+      for (const tool of result.tools) tools.push(toolInfo(tool));
+      cursor = result.nextCursor;
+      if (cursor === undefined) break;
+      if (seenCursors.has(cursor)) return {};
+      seenCursors.add(cursor);
+    }
+    const server = client.getServerVersion();
+    return {
+      snapshot: ToolsSnapshot.parse({
+        tools,
+        serverName: server?.name ?? "",
+        serverVersion: server?.version ?? "",
+        protocolVersion: client.getNegotiatedProtocolVersion() ?? MODERN_PROTOCOL,
+        fetchedAt: new Date().toISOString(),
+      }),
+    };
+  } catch {
+    return { timedOut: stop.aborted };
+  } finally {
+    await client.close().catch(() => {});
+  }
+}
+
+type ListedTool = {
+  name: string;
+  title?: string;
+  description?: string;
+  inputSchema: Record<string, unknown>;
+  outputSchema?: Record<string, unknown>;
+  annotations?: Record<string, unknown>;
+  _meta?: Record<string, unknown>;
+};
+
+/** A listed tool as Dify stores it: description never null, `_meta` as `meta`. */
+function toolInfo(tool: ListedTool): ToolInfo {
+  return {
+    name: tool.name,
+    ...(tool.title === undefined ? {} : { title: tool.title }),
+    description: tool.description ?? "",
+    inputSchema: tool.inputSchema,
+    ...(tool.outputSchema === undefined ? {} : { outputSchema: tool.outputSchema }),
+    ...(tool.annotations === undefined ? {} : { annotations: tool.annotations }),
+    ...(tool._meta === undefined ? {} : { meta: tool._meta }),
+  };
+}
+
+/** Discovery over the 2025 handshake (`initialize`), on either transport. */
+async function discoverLegacy(
   upstream: { url: string; transport: UpstreamTransport },
   options: { headers: Record<string, string>; timeoutMs: number },
 ): Promise<ToolsSnapshot> {
@@ -180,16 +296,7 @@ async function collect(
       ListToolsResultSchema,
       requestOptions,
     );
-    for (const tool of result.tools)
-      tools.push({
-        name: tool.name,
-        ...(tool.title === undefined ? {} : { title: tool.title }),
-        description: tool.description ?? "",
-        inputSchema: tool.inputSchema,
-        ...(tool.outputSchema === undefined ? {} : { outputSchema: tool.outputSchema }),
-        ...(tool.annotations === undefined ? {} : { annotations: tool.annotations }),
-        ...(tool._meta === undefined ? {} : { meta: tool._meta }),
-      });
+    for (const tool of result.tools) tools.push(toolInfo(tool));
     cursor = result.nextCursor;
     if (cursor === undefined) return tools;
     if (seenCursors.has(cursor)) throw new PagingError("tools/list returned the same cursor twice");
@@ -310,18 +417,13 @@ function toAppError(error: unknown, context: Context): AppError {
       `The server at ${context.url.origin} paginates tools/list without end (${error.message}).`,
       { status: 422, details: { upstream: context.url.origin, transport: context.transport }, cause: error },
     );
-  const { url, transport, observed, timedOut, options } = context;
+  const { url, transport, observed, options } = context;
   const origin = url.origin;
   const transportName = transport === "sse" ? "SSE" : "streamable HTTP";
   const details = (extra: Record<string, unknown> = {}) => ({ upstream: origin, transport, ...extra });
   const clean = (text: string) => redact(text, options.headers);
 
-  if (timedOut)
-    return new AppError(
-      "upstream_timeout",
-      `The MCP server at ${origin} did not answer within ${formatSeconds(options.timeoutMs)}. Check that it is running and responsive, then try again.`,
-      { status: 422, details: details({ timeoutMs: options.timeoutMs }), cause: error },
-    );
+  if (context.timedOut) return timeoutError(origin, transport, options.timeoutMs, error);
 
   const code = networkCode(observed.networkError) ?? networkCode(error);
   if (code || observed.networkError || (error instanceof SseError && error.code === undefined))
@@ -385,6 +487,14 @@ function toAppError(error: unknown, context: Context): AppError {
       cause,
     });
   }
+}
+
+function timeoutError(origin: string, transport: UpstreamTransport, timeoutMs: number, cause?: unknown) {
+  return new AppError(
+    "upstream_timeout",
+    `The MCP server at ${origin} did not answer within ${formatSeconds(timeoutMs)}. Check that it is running and responsive, then try again.`,
+    { status: 422, details: { upstream: origin, transport, timeoutMs }, cause },
+  );
 }
 
 function authFailed(origin: string, status: number, quoted: string, details: unknown, cause: unknown) {

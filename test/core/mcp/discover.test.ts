@@ -8,6 +8,7 @@ import {
   startMcpUpstream,
   startStatusServer,
 } from "../../support/mcp-upstream";
+import { startMcpUpstreamV2 } from "../../support/mcp-upstream-v2";
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -248,7 +249,10 @@ describe("discoverTools errors", () => {
     cleanups.push(refusing.close);
 
     const error = await failure(
-      discoverTools({ url: `${refusing.url}/mcp`, transport: "streamable-http" }, options),
+      discoverTools(
+        { url: `${refusing.url}/mcp`, transport: "streamable-http" },
+        { headers: {}, timeoutMs: 2_000 },
+      ),
     );
 
     expect(error.code).toBe("upstream_protocol_error");
@@ -265,5 +269,32 @@ describe("discoverTools errors", () => {
 
     expect(error.code).toBe("upstream_protocol_error");
     expect(error.message).toContain("not JSON");
+  });
+});
+
+describe("discoverTools and MCP 2026-07-28", () => {
+  it("speaks 2026-07-28 to a server that speaks nothing else", async () => {
+    const server = await startMcpUpstreamV2({ modernOnly: true });
+    cleanups.push(server.close);
+
+    const snapshot = await discoverTools({ url: server.mcpUrl, transport: "streamable-http" }, options);
+
+    expect(snapshot).toMatchObject({
+      serverName: "test-upstream-v2",
+      serverVersion: "2.0.0",
+      protocolVersion: "2026-07-28",
+    });
+    expect(snapshot.tools.map((tool) => tool.name)).toEqual(["echo", "slow", "headers"]);
+    expect(snapshot.tools[0]).toMatchObject({ name: "echo", description: "Echoes its text" });
+    expect(server.requests.map((request) => request.mcpMethod)).toContain("server/discover");
+  });
+
+  it("falls back to the 2025 handshake with a server that does not speak 2026-07-28", async () => {
+    const server = await upstream({ name: "legacy", version: "1.0.0" });
+
+    const snapshot = await discoverTools({ url: server.mcpUrl, transport: "streamable-http" }, options);
+
+    expect(snapshot).toMatchObject({ serverName: "legacy", protocolVersion: "2025-11-25" });
+    expect(snapshot.tools).toHaveLength(4);
   });
 });

@@ -1240,7 +1240,15 @@ export interface paths {
                   sseReadTimeout: number;
                 };
                 enabled: boolean;
-                streamGet: boolean;
+                streams: {
+                  /** @default false */
+                  onLambda: boolean;
+                  /** @default 840 */
+                  maxSeconds: number;
+                  /** @default 8 */
+                  perSpace: number;
+                };
+                forwardHeaders: string[];
                 discovery:
                   | {
                       /** @enum {boolean} */
@@ -1350,8 +1358,23 @@ export interface paths {
             };
             /** @default true */
             enabled?: boolean;
-            /** @default false */
-            streamGet?: boolean;
+            /**
+             * @default {
+             *       "onLambda": false,
+             *       "maxSeconds": 840,
+             *       "perSpace": 8
+             *     }
+             */
+            streams?: {
+              /** @default false */
+              onLambda?: boolean;
+              /** @default 840 */
+              maxSeconds?: number;
+              /** @default 8 */
+              perSpace?: number;
+            };
+            /** @default [] */
+            forwardHeaders?: string[];
           };
         };
       };
@@ -1385,7 +1408,15 @@ export interface paths {
                 sseReadTimeout: number;
               };
               enabled: boolean;
-              streamGet: boolean;
+              streams: {
+                /** @default false */
+                onLambda: boolean;
+                /** @default 840 */
+                maxSeconds: number;
+                /** @default 8 */
+                perSpace: number;
+              };
+              forwardHeaders: string[];
               discovery:
                 | {
                     /** @enum {boolean} */
@@ -1509,7 +1540,15 @@ export interface paths {
                 sseReadTimeout: number;
               };
               enabled: boolean;
-              streamGet: boolean;
+              streams: {
+                /** @default false */
+                onLambda: boolean;
+                /** @default 840 */
+                maxSeconds: number;
+                /** @default 8 */
+                perSpace: number;
+              };
+              forwardHeaders: string[];
               discovery:
                 | {
                     /** @enum {boolean} */
@@ -1668,7 +1707,15 @@ export interface paths {
               sseReadTimeout: number;
             };
             enabled?: boolean;
-            streamGet?: boolean;
+            streams?: {
+              /** @default false */
+              onLambda?: boolean;
+              /** @default 840 */
+              maxSeconds?: number;
+              /** @default 8 */
+              perSpace?: number;
+            };
+            forwardHeaders?: string[];
             version?: number;
           };
         };
@@ -1703,7 +1750,15 @@ export interface paths {
                 sseReadTimeout: number;
               };
               enabled: boolean;
-              streamGet: boolean;
+              streams: {
+                /** @default false */
+                onLambda: boolean;
+                /** @default 840 */
+                maxSeconds: number;
+                /** @default 8 */
+                perSpace: number;
+              };
+              forwardHeaders: string[];
               discovery:
                 | {
                     /** @enum {boolean} */
@@ -1838,7 +1893,15 @@ export interface paths {
                 sseReadTimeout: number;
               };
               enabled: boolean;
-              streamGet: boolean;
+              streams: {
+                /** @default false */
+                onLambda: boolean;
+                /** @default 840 */
+                maxSeconds: number;
+                /** @default 8 */
+                perSpace: number;
+              };
+              forwardHeaders: string[];
               discovery:
                 | {
                     /** @enum {boolean} */

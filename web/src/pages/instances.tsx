@@ -376,7 +376,7 @@ type FormState = {
   timeout: string;
   sseReadTimeout: string;
   enabled: boolean;
-  streamGet: boolean;
+  streamsOnLambda: boolean;
 };
 
 const initial = (instance?: Instance): FormState => ({
@@ -391,7 +391,7 @@ const initial = (instance?: Instance): FormState => ({
   timeout: String(instance?.timeouts.timeout ?? 30),
   sseReadTimeout: String(instance?.timeouts.sseReadTimeout ?? 300),
   enabled: instance?.enabled ?? true,
-  streamGet: instance?.streamGet ?? false,
+  streamsOnLambda: instance?.streams.onLambda ?? false,
 });
 
 function InstanceForm({ instance }: { instance?: Instance }) {
@@ -411,7 +411,12 @@ function InstanceForm({ instance }: { instance?: Instance }) {
         icon: { emoji: form.emoji.trim() || "🔗", background: form.background },
         timeouts: { timeout: Number(form.timeout), sseReadTimeout: Number(form.sseReadTimeout) },
         enabled: form.enabled,
-        streamGet: form.streamGet,
+        // The duration and per-space limits are kept as they are; the API sets their defaults.
+        ...(instance
+          ? { streams: { ...instance.streams, onLambda: form.streamsOnLambda } }
+          : form.streamsOnLambda
+            ? { streams: { onLambda: true } }
+            : {}),
       };
       const identifier = form.identifier.trim();
       if (!instance) {
@@ -604,13 +609,15 @@ function InstanceForm({ instance }: { instance?: Instance }) {
         </div>
         <div className="switch-row">
           <Switch
-            checked={form.streamGet}
-            onChange={(value) => set("streamGet", value)}
-            label="Allow the server-to-client stream"
+            checked={form.streamsOnLambda}
+            onChange={(value) => set("streamsOnLambda", value)}
+            label="Allow long-lived streams"
           />
           <span>
-            Allow the server-to-client stream{" "}
-            <span className="muted small">— lets GET …/mcp through the gateway on AWS Lambda</span>
+            Allow long-lived streams{" "}
+            <span className="muted small">
+              — lets GET …/mcp and subscriptions/listen through the gateway on AWS Lambda
+            </span>
           </span>
         </div>
       </details>

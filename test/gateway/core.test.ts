@@ -1,25 +1,31 @@
 import { createHash, randomBytes } from "node:crypto";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { gzipSync } from "node:zlib";
+import { brotliCompressSync, gzipSync } from "node:zlib";
 import { serve } from "@hono/node-server";
+import {
+  Client as ClientV2,
+  StreamableHTTPClientTransport as StreamableHTTPClientTransportV2,
+} from "@modelcontextprotocol/client";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
-import { fetchGateway } from "../../functions/gateway/fetch";
+import { defaultStreams } from "../../functions/core/streams";
 import {
   createGateway,
   type Gateway,
   type GatewayGrant,
   type GatewayInstance,
-  type GatewayResolver,
-  type GatewayTimers,
-} from "../../functions/gateway/handler";
+} from "../../functions/gateway/core";
+import { fetchGateway } from "../../functions/gateway/fetch";
 import { nodeGateway } from "../../functions/gateway/node";
+import { requestUpstream, type UpstreamClient } from "../../functions/gateway/upstream";
 import { createPooledUpstream } from "../../functions/gateway/upstream-pooled";
 import { startMcpUpstream } from "../support/mcp-upstream";
+import { startMcpUpstreamV2 } from "../support/mcp-upstream-v2";
 import { type RawExchange, startRawUpstream } from "../support/raw-upstream";
+import { MemoryResolver, manualTimers } from "./fixtures";
 
 const pooledUpstream = createPooledUpstream();
 afterAll(() => pooledUpstream.close());
@@ -31,55 +37,6 @@ afterEach(async () => {
 
 const sha256 = (data: string | Uint8Array) => createHash("sha256").update(data).digest("hex");
 const newCredential = () => `sg_${randomBytes(32).toString("base64url")}`;
-
-class MemoryResolver implements GatewayResolver {
-  readonly grants = new Map<string, GatewayGrant>();
-  readonly instances = new Map<string, GatewayInstance>();
-  async grantByTokenHash(tokenHash: string) {
-    return this.grants.get(tokenHash) ?? null;
-  }
-  async instance(instanceId: string) {
-    return this.instances.get(instanceId) ?? null;
-  }
-}
-
-/** Timers that only fire when the test advances them. */
-function manualTimers() {
-  let at = 0;
-  let sequence = 0;
-  const timeouts = new Map<number, { ms: number; callback: () => void }>();
-  const pending = new Map<number, number>();
-  const timers: GatewayTimers & { advance(ms: number): void } = {
-    setTimeout(callback, ms) {
-      sequence += 1;
-      timeouts.set(sequence, { ms, callback });
-      pending.set(sequence, at + ms);
-      return sequence;
-    },
-    clearTimeout(handle) {
-      pending.delete(handle as number);
-      timeouts.delete(handle as number);
-    },
-    refresh(handle) {
-      const timeout = timeouts.get(handle as number);
-      if (timeout) pending.set(handle as number, at + timeout.ms);
-    },
-    advance(ms) {
-      const target = at + ms;
-      for (;;) {
-        const next = [...pending.entries()]
-          .filter(([, due]) => due <= target)
-          .sort(([, a], [, b]) => a - b)[0];
-        if (!next) break;
-        pending.delete(next[0]);
-        at = next[1];
-        timeouts.get(next[0])?.callback();
-      }
-      at = target;
-    },
-  };
-  return timers;
-}
 
 /** Serves the gateway as the local product does: straight from a node:http listener. */
 async function serveNode(gateway: Gateway) {
@@ -121,13 +78,34 @@ async function startGateway(
     cacheTtlMs?: number;
     logCompleted?: boolean;
     host?: "node" | "fetch";
+    /** Connections per instance of the local product's pools. */
+    connections?: number;
+    maxBodyBytes?: number;
   } = {},
 ) {
   const resolver = new MemoryResolver();
+  let client: UpstreamClient = requestUpstream;
+  if (options.host !== "fetch") {
+    // The node:http host runs as the local product does, on undici's pools; the fetch host on node:http.
+    client = pooledUpstream;
+    if (options.connections !== undefined) {
+      const own = createPooledUpstream({ connections: options.connections });
+      cleanups.push(() => own.close());
+      client = own;
+    }
+  }
+  let upstreamCalls = 0;
+  const upstreamWatchers: Array<() => void> = [];
+  /** Resolves once the gateway has handed this many requests to its upstream client. */
+  const upstreamCalled = (count: number) =>
+    new Promise<void>((resolve) => {
+      const check = () => (upstreamCalls >= count ? resolve() : upstreamWatchers.push(check));
+      check();
+    });
   const timers = manualTimers();
   const clock = { now: Date.parse("2026-01-15T10:00:00Z") };
   const logs: Array<Record<string, unknown>> = [];
-  const usage: Array<{ spaceId: string; error: boolean }> = [];
+  const usage: Array<{ spaceId: string; error: boolean; refused?: boolean }> = [];
   const usageWatchers: Array<() => void> = [];
   const usageRecorded = (count: number) =>
     new Promise<void>((resolve) => {
@@ -136,8 +114,12 @@ async function startGateway(
     });
   const gateway = createGateway({
     resolver,
-    // The node:http host runs as the local product does, on undici's pools; the fetch host on node:http.
-    upstream: options.host === "fetch" ? undefined : pooledUpstream,
+    upstream: (url, init) => {
+      upstreamCalls += 1;
+      for (const watcher of upstreamWatchers.splice(0)) watcher();
+      return client(url, init);
+    },
+    maxBodyBytes: options.maxBodyBytes,
     mode: options.mode ?? "local",
     logCompleted: options.logCompleted ?? true,
     now: () => clock.now,
@@ -146,7 +128,11 @@ async function startGateway(
     timers,
     usage: {
       record: (grant, outcome) => {
-        usage.push({ spaceId: grant.spaceId, error: outcome.error });
+        usage.push({
+          spaceId: grant.spaceId,
+          error: outcome.error,
+          ...(outcome.refused ? { refused: true } : {}),
+        });
         for (const watcher of usageWatchers.splice(0)) watcher();
       },
     },
@@ -165,7 +151,8 @@ async function startGateway(
       upstream,
       headers: {},
       timeouts: { timeout: 30, sseReadTimeout: 300 },
-      streamGet: false,
+      streams: defaultStreams,
+      forwardHeaders: [],
       ...overrides,
     };
     resolver.instances.set(id, instance);
@@ -197,6 +184,7 @@ async function startGateway(
     logs,
     usage,
     usageRecorded,
+    upstreamCalled,
     addInstance,
     addGrant,
     endpoint,
@@ -1008,37 +996,87 @@ describe("streaming", () => {
     expect(gateway.logs.at(-1)).toMatchObject({ status: 499, code: "client_closed" });
   });
 
-  it("answers 504 when the upstream sends no response headers within its timeout", async () => {
-    const silent = await rawUpstream();
+  /** A tools/call to an upstream the test answers by hand, with timeout 10 s and sseReadTimeout 300 s. */
+  async function toolCall(id: string | number) {
+    const upstream = await rawUpstream();
     const gateway = await startGateway();
     gateway.addInstance(
-      "ins_hang",
-      { url: `${silent.url}/mcp`, transport: "streamable-http" },
+      "ins_slow",
+      { url: `${upstream.url}/mcp`, transport: "streamable-http" },
       { timeouts: { timeout: 10, sseReadTimeout: 300 } },
     );
-    const { credential } = gateway.addGrant("ins_hang", "spc_a");
-
-    const responding = fetch(gateway.endpoint("ins_hang", "mcp"), {
+    const { credential } = gateway.addGrant("ins_slow", "spc_a");
+    const responding = fetch(gateway.endpoint("ins_slow", "mcp"), {
       method: "POST",
       headers: mcpHeaders(credential),
-      body: initializeBody,
+      body: JSON.stringify({ jsonrpc: "2.0", id, method: "tools/call", params: { name: "slow" } }),
     });
-    const exchange = await silent.nextExchange();
+    return { gateway, responding, exchange: await upstream.nextExchange() };
+  }
+
+  it("waits for an answer past timeout, up to sseReadTimeout, as Dify does", async () => {
+    const { gateway, responding, exchange } = await toolCall(7);
     gateway.timers.advance(10_000);
+    gateway.timers.advance(200_000);
+    exchange.res
+      .writeHead(200, { "content-type": "application/json" })
+      .end('{"jsonrpc":"2.0","id":7,"result":{"content":[]}}');
+    const response = await responding;
+
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ id: 7, result: { content: [] } });
+  });
+
+  it("answers 504 with the request's JSON-RPC id when no answer begins within sseReadTimeout", async () => {
+    const { gateway, responding, exchange } = await toolCall("call-7");
+    gateway.timers.advance(300_000);
     const response = await responding;
 
     expect(response.status).toBe(504);
     const requestId = response.headers.get("x-request-id");
-    expect((await errorOf(response)).data).toEqual({ code: "upstream_timeout", requestId });
+    const body = (await response.json()) as { id: unknown; error: JsonRpcError };
+    expect(body.id).toBe("call-7");
+    expect(body.error.data).toEqual({ code: "upstream_timeout", requestId });
     await exchange.aborted;
     expect(gateway.logs.at(-1)).toMatchObject({
       requestId,
-      instanceId: "ins_hang",
+      instanceId: "ins_slow",
       spaceId: "spc_a",
       status: 504,
       code: "upstream_timeout",
     });
     expect(gateway.usage).toEqual([{ spaceId: "spc_a", error: true }]);
+  });
+
+  it("answers 504 when a request cannot be sent within timeout: its instance's connections are all taken", async () => {
+    const upstream = await rawUpstream();
+    const gateway = await startGateway({ connections: 1 });
+    gateway.addInstance(
+      "ins_busy",
+      { url: `${upstream.url}/mcp`, transport: "streamable-http" },
+      { timeouts: { timeout: 5, sseReadTimeout: 300 } },
+    );
+    const holder = gateway.addGrant("ins_busy", "spc_a");
+    const waiter = gateway.addGrant("ins_busy", "spc_b");
+    const post = (credential: string) =>
+      fetch(gateway.endpoint("ins_busy", "mcp"), {
+        method: "POST",
+        headers: mcpHeaders(credential),
+        body: initializeBody,
+      });
+
+    const holding = post(holder.credential);
+    const held = await upstream.nextExchange();
+    held.res.writeHead(200, sseHead).write("data: working\n\n");
+    await holding;
+    const waiting = post(waiter.credential);
+    await gateway.upstreamCalled(2);
+    gateway.timers.advance(5_000);
+    const response = await waiting;
+
+    expect(response.status).toBe(504);
+    expect(await codeOf(response)).toBe("upstream_timeout");
+    expect(upstream.exchanges).toHaveLength(1);
   });
 
   it("answers 502 when the upstream cannot be reached, and 502 to an upstream redirect", async () => {
@@ -1138,7 +1176,7 @@ describe("streaming", () => {
       gateway.addInstance(
         "ins_get",
         { url: upstream.mcpUrl, transport: "streamable-http" },
-        { streamGet: true },
+        { streams: { ...defaultStreams, onLambda: true } },
       );
     }
     const get = (gateway: typeof lambda, instanceId: string) =>
@@ -1158,6 +1196,299 @@ describe("streaming", () => {
     expect(lambdaAllowed.status).toBe(400);
     expect(localDefault.status).toBe(400);
     expect(upstream.requests.map((request) => request.method)).toEqual(["GET", "GET"]);
+  });
+});
+
+describe("hostile upstreams", () => {
+  it("ends an answer that decodes past maxBodyBytes with 502, whole or streamed", async () => {
+    const bomb = brotliCompressSync(Buffer.alloc(16 * 1024 * 1024, 0x20));
+    const whole = await rawUpstream((exchange) =>
+      exchange.res.writeHead(200, { "content-type": "application/json", "content-encoding": "br" }).end(bomb),
+    );
+    const streamed = await rawUpstream((exchange) =>
+      exchange.res
+        .writeHead(200, { "content-type": "text/event-stream", "content-encoding": "br" })
+        .write(bomb),
+    );
+    const gateway = await startGateway({ maxBodyBytes: 1024 * 1024 });
+    gateway.addInstance("ins_whole", { url: `${whole.url}/mcp`, transport: "streamable-http" });
+    gateway.addInstance("ins_streamed", { url: `${streamed.url}/mcp`, transport: "streamable-http" });
+    const post = (instanceId: string) =>
+      fetch(gateway.endpoint(instanceId, "mcp"), {
+        method: "POST",
+        headers: mcpHeaders(gateway.addGrant(instanceId, "spc_a").credential),
+        body: initializeBody,
+      });
+
+    const wholeAnswer = await post("ins_whole");
+    const streamedAnswer = await post("ins_streamed");
+    const streamedBody = await streamedAnswer.arrayBuffer().then(
+      () => "whole",
+      () => "cut",
+    );
+
+    expect(bomb.byteLength).toBeLessThan(1024);
+    expect(wholeAnswer.status).toBe(502);
+    expect(await codeOf(wholeAnswer)).toBe("upstream_answer_too_large");
+    expect(streamedAnswer.status).toBe(200);
+    expect(streamedBody).toBe("cut");
+    await gateway.usageRecorded(2);
+    expect(gateway.logs.at(-1)).toMatchObject({ instanceId: "ins_streamed", outcome: "answer_too_large" });
+  });
+
+  it("accepts an SSE endpoint only on the upstream's own origin, and rewrites every endpoint event", async () => {
+    const upstream = await rawUpstream();
+    const elsewhere = await rawUpstream();
+    const gateway = await startGateway();
+    gateway.addInstance("ins_sse", { url: `${upstream.url}/sse`, transport: "sse" });
+    const { credential } = gateway.addGrant("ins_sse", "spc_a");
+
+    const streaming = fetch(gateway.endpoint("ins_sse", "sse"), {
+      headers: { authorization: `Bearer ${credential}`, accept: "text/event-stream" },
+    });
+    const sse = await upstream.nextExchange();
+    sse.res.writeHead(200, sseHead);
+    sse.res.write(`event: endpoint\ndata: ${elsewhere.url}/steal?sessionId=s1\n\n`);
+    sse.res.write("event: endpoint\ndata: /messages?sessionId=s2\n\n");
+    sse.res.write(`event: endpoint\ndata: ${elsewhere.url}/late?sessionId=s3\n\n`);
+    sse.res.write("data: done\n\n");
+    const body = textReader(await streaming);
+    const text = await body.until((received) => received.includes("done"));
+    const posting = fetch(`${gateway.endpoint("ins_sse", "messages")}?sessionId=s1`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${credential}`, "content-type": "application/json" },
+      body: '{"jsonrpc":"2.0","id":1,"method":"ping"}',
+    });
+    const post = await upstream.nextExchange();
+    post.res.writeHead(202).end();
+    await posting;
+    await body.cancel();
+
+    expect(text).toBe("event: endpoint\ndata: messages?sessionId=s2\n\ndata: done\n\n");
+    expect(elsewhere.exchanges).toHaveLength(0);
+    expect(`${post.method} ${post.path}`).toBe("POST /messages");
+    expect(
+      gateway.logs.filter((entry) => entry.msg === "SSE endpoint on another origin dropped"),
+    ).toHaveLength(2);
+  });
+});
+
+describe("isolation", () => {
+  it("answers 429 past a space's streams, and serves another space and another instance meanwhile", async () => {
+    const upstream = await rawUpstream();
+    const gateway = await startGateway({ connections: 3 });
+    const streams = { ...defaultStreams, perSpace: 2 };
+    gateway.addInstance("ins_a", { url: `${upstream.url}/mcp`, transport: "streamable-http" }, { streams });
+    gateway.addInstance("ins_b", { url: `${upstream.url}/mcp`, transport: "streamable-http" }, { streams });
+    const greedy = gateway.addGrant("ins_a", "spc_greedy");
+    const other = gateway.addGrant("ins_a", "spc_other");
+    const otherInstance = gateway.addGrant("ins_b", "spc_greedy");
+    const open = async (credential: string) => {
+      const responding = fetch(gateway.endpoint("ins_a", "mcp"), {
+        headers: mcpHeaders(credential, { accept: "text/event-stream" }),
+      });
+      const exchange = await upstream.nextExchange();
+      exchange.res.writeHead(200, sseHead).write(": open\n\n");
+      return textReader(await responding);
+    };
+    const call = async (instanceId: string, credential: string) => {
+      const responding = fetch(gateway.endpoint(instanceId, "mcp"), {
+        method: "POST",
+        headers: mcpHeaders(credential),
+        body: initializeBody,
+      });
+      const exchange = await upstream.nextExchange();
+      exchange.res
+        .writeHead(200, { "content-type": "application/json" })
+        .end('{"jsonrpc":"2.0","id":1,"result":{}}');
+      return responding;
+    };
+
+    const held = [await open(greedy.credential), await open(greedy.credential)];
+    const third = await fetch(gateway.endpoint("ins_a", "mcp"), {
+      headers: mcpHeaders(greedy.credential, { accept: "text/event-stream" }),
+    });
+    const otherSpace = await call("ins_a", other.credential);
+    const otherInstanceAnswer = await call("ins_b", otherInstance.credential);
+    await held[0]!.cancel();
+    // The closed stream is counted once the gateway has let it go: then the space may open another.
+    await gateway.usageRecorded(4);
+    const afterOneClosed = await open(greedy.credential);
+    await afterOneClosed.cancel();
+    await held[1]!.cancel();
+
+    expect(third.status).toBe(429);
+    expect(third.headers.get("retry-after")).toBe("5");
+    expect(await codeOf(third)).toBe("too_many_streams");
+    expect(otherSpace.status).toBe(200);
+    expect(otherInstanceAnswer.status).toBe(200);
+  });
+});
+
+describe("MCP 2026-07-28 through the gateway (v2 SDK)", () => {
+  async function v2Upstream(options: { modernOnly?: boolean } = {}) {
+    const upstream = await startMcpUpstreamV2(options);
+    cleanups.push(() => upstream.close());
+    return upstream;
+  }
+
+  async function connectV2(url: string, credential: string) {
+    const client = new ClientV2(
+      { name: "modern-client", version: "1.0.0" },
+      { versionNegotiation: { mode: { pin: "2026-07-28" } } },
+    );
+    await client.connect(
+      new StreamableHTTPClientTransportV2(new URL(url), { requestInit: bearer(credential) }),
+    );
+    cleanups.push(() => client.close());
+    return client;
+  }
+
+  it("serves a tool that computes longer than timeout and less than sseReadTimeout", async () => {
+    const upstream = await v2Upstream({ modernOnly: true });
+    const gateway = await startGateway();
+    gateway.addInstance(
+      "ins_v2",
+      { url: upstream.mcpUrl, transport: "streamable-http" },
+      { timeouts: { timeout: 1, sseReadTimeout: 60 } },
+    );
+    const { credential } = gateway.addGrant("ins_v2", "spc_a");
+    const client = await connectV2(gateway.endpoint("ins_v2", "mcp"), credential);
+
+    const calling = client.callTool({ name: "slow", arguments: {} });
+    await upstream.slowWaiting();
+    gateway.timers.advance(1_000);
+    gateway.timers.advance(30_000);
+    upstream.release();
+    const result = await calling;
+
+    expect(client.getNegotiatedProtocolVersion()).toBe("2026-07-28");
+    expect(result.content).toEqual([{ type: "text", text: "slow done" }]);
+    expect(upstream.requests.some((request) => request.mcpMethod === "tools/call")).toBe(true);
+  });
+
+  it("passes the 2026-07-28 headers on and gives the space its own", async () => {
+    const upstream = await v2Upstream();
+    const gateway = await startGateway();
+    gateway.addInstance("ins_v2", { url: upstream.mcpUrl, transport: "streamable-http" });
+    const { credential } = gateway.addGrant("ins_v2", "spc_a", { headers: { "X-Space": "space-a" } });
+    const client = await connectV2(gateway.endpoint("ins_v2", "mcp"), credential);
+
+    const result = await client.callTool({ name: "headers", arguments: {} });
+    const seen = JSON.parse((result.content as Array<{ text: string }>)[0]!.text) as Record<string, string>;
+
+    expect(seen["mcp-method"]).toBe("tools/call");
+    expect(seen["mcp-name"]).toBe("headers");
+    expect(seen["x-space"]).toBe("space-a");
+    expect(seen.authorization).toBeUndefined();
+  });
+
+  it("holds subscriptions/listen open on Lambda only when the instance allows it, and ends it after maxSeconds", async () => {
+    const upstream = await v2Upstream();
+    const gateway = await startGateway({ mode: "lambda" });
+    gateway.addInstance("ins_off", { url: upstream.mcpUrl, transport: "streamable-http" });
+    gateway.addInstance(
+      "ins_on",
+      { url: upstream.mcpUrl, transport: "streamable-http" },
+      { streams: { onLambda: true, maxSeconds: 60, perSpace: 1 } },
+    );
+    const listen = (instanceId: string, credential: string) =>
+      fetch(gateway.endpoint(instanceId, "mcp"), {
+        method: "POST",
+        headers: mcpHeaders(credential, {
+          "mcp-protocol-version": "2026-07-28",
+          "mcp-method": "subscriptions/listen",
+        }),
+        body: JSON.stringify({
+          jsonrpc: "2.0",
+          id: 1,
+          method: "subscriptions/listen",
+          params: {
+            notifications: { toolsListChanged: true },
+            _meta: {
+              "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+              "io.modelcontextprotocol/clientInfo": { name: "modern-client", version: "1.0.0" },
+              "io.modelcontextprotocol/clientCapabilities": {},
+            },
+          },
+        }),
+      });
+    const on = gateway.addGrant("ins_on", "spc_a").credential;
+
+    const refused = await listen("ins_off", gateway.addGrant("ins_off", "spc_a").credential);
+    const held = await listen("ins_on", on);
+    const body = textReader(held);
+    await body.until((text) => text.includes("\n\n"));
+    const second = await listen("ins_on", on);
+    gateway.timers.advance(60_000);
+    const text = await body.end();
+
+    expect(refused.status).toBe(403);
+    expect(await codeOf(refused)).toBe("streams_not_allowed");
+    expect(held.status).toBe(200);
+    expect(held.headers.get("content-type")).toContain("text/event-stream");
+    expect(second.status).toBe(429);
+    expect(text.endsWith("\n\n")).toBe(true);
+    expect(gateway.logs.at(-1)).toMatchObject({ instanceId: "ins_on", outcome: "max_duration" });
+  });
+});
+
+describe("refusals", () => {
+  it("refuses a flood of unknown credentials from one client without a lookup each, and logs them as a rate", async () => {
+    const upstream = await mcpUpstream();
+    const gateway = await startGateway();
+    gateway.addInstance("ins_mcp", { url: upstream.mcpUrl, transport: "streamable-http" });
+    let lookups = 0;
+    const lookup = gateway.resolver.grantByTokenHash.bind(gateway.resolver);
+    gateway.resolver.grantByTokenHash = (tokenHash) => {
+      lookups += 1;
+      return lookup(tokenHash);
+    };
+
+    const statuses: number[] = [];
+    for (let i = 0; i < 200; i++) {
+      const response = await fetch(gateway.endpoint("ins_mcp", "mcp"), {
+        method: "POST",
+        headers: mcpHeaders(newCredential()),
+        body: initializeBody,
+      });
+      statuses.push(response.status);
+      await response.arrayBuffer();
+    }
+    gateway.clock.now += 60_000;
+    await fetch(gateway.endpoint("ins_mcp", "mcp"), { method: "POST", headers: mcpHeaders(newCredential()) });
+
+    expect(new Set(statuses)).toEqual(new Set([401]));
+    expect(lookups).toBeLessThanOrEqual(21);
+    expect(gateway.logs.length).toBeLessThanOrEqual(3);
+    expect(gateway.logs).toContainEqual(
+      expect.objectContaining({ msg: "gateway refusals", counts: { credential_invalid: 199 } }),
+    );
+    expect(upstream.requests).toHaveLength(0);
+  });
+
+  it("counts calls refused with 403 or 401 for a known grant as errors, not as calls", async () => {
+    const upstream = await mcpUpstream();
+    const gateway = await startGateway();
+    gateway.addInstance("ins_mcp", { url: upstream.mcpUrl, transport: "streamable-http" });
+    const disabled = gateway.addGrant("ins_mcp", "spc_disabled", { enabled: false });
+    const expired = gateway.addGrant("ins_mcp", "spc_expired", {
+      expiresAt: new Date(gateway.clock.now).toISOString(),
+    });
+    const post = (credential: string) =>
+      fetch(gateway.endpoint("ins_mcp", "mcp"), {
+        method: "POST",
+        headers: mcpHeaders(credential),
+        body: initializeBody,
+      });
+
+    expect((await post(disabled.credential)).status).toBe(403);
+    expect((await post(expired.credential)).status).toBe(401);
+
+    expect(gateway.usage).toEqual([
+      { spaceId: "spc_disabled", error: true, refused: true },
+      { spaceId: "spc_expired", error: true, refused: true },
+    ]);
   });
 });
 

@@ -1,0 +1,66 @@
+import { headerValue, type IncomingHeaders } from "./headers";
+
+type Message = { id?: unknown; method?: unknown; params?: { name?: unknown } };
+
+/**
+ * What a call is, read once and only when asked: from `Mcp-Method` and `Mcp-Name` when the client
+ * sends them (MCP 2026-07-28), from the JSON-RPC body otherwise. Usage, and a policy (tool
+ * allow-lists, limits, identity) where one applies, read the same facts.
+ */
+export class CallFacts {
+  private message: Message | null | undefined;
+
+  constructor(
+    private readonly headers: IncomingHeaders,
+    /** The request body when it was read whole; a streamed one is never parsed. */
+    private readonly body: Uint8Array | null,
+  ) {}
+
+  /** The JSON-RPC method, e.g. `tools/call`. */
+  get method(): string | undefined {
+    const header = headerValue(this.headers, "mcp-method");
+    if (header) return header;
+    const method = this.parsed()?.method;
+    return typeof method === "string" ? method : undefined;
+  }
+
+  /** The tool, prompt or resource a call names. */
+  get name(): string | undefined {
+    const header = headerValue(this.headers, "mcp-name");
+    if (header) return header;
+    const name = this.parsed()?.params?.name;
+    return typeof name === "string" ? name : undefined;
+  }
+
+  /** The request's JSON-RPC id, for an error body the client can match; null when it had none. */
+  get id(): string | number | null {
+    const id = this.parsed()?.id;
+    return typeof id === "string" || typeof id === "number" ? id : null;
+  }
+
+  /** Whether the call opens a 2026-07-28 subscription stream; the body is parsed only when it may. */
+  get isListen(): boolean {
+    const header = headerValue(this.headers, "mcp-method");
+    if (header) return header === "subscriptions/listen";
+    if (!this.body || bufferOf(this.body).indexOf(listen) < 0) return false;
+    return this.method === "subscriptions/listen";
+  }
+
+  private parsed(): Message | null {
+    if (this.message !== undefined) return this.message;
+    this.message = null;
+    if (!this.body) return null;
+    try {
+      const value: unknown = JSON.parse(bufferOf(this.body).toString("utf8"));
+      if (value && typeof value === "object" && !Array.isArray(value)) this.message = value as Message;
+    } catch {
+      // Not JSON: the upstream answers it with its own error.
+    }
+    return this.message;
+  }
+}
+
+const listen = Buffer.from("subscriptions/listen");
+
+const bufferOf = (bytes: Uint8Array) =>
+  Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);

@@ -1,0 +1,177 @@
+import { AppError } from "../core/errors";
+import type { CallFacts } from "./facts";
+import { DecodedTooLarge } from "./relay";
+import type { UpstreamDeadline } from "./timers";
+import type { GatewayAnswer, GatewayGrant, UsageSink } from "./types";
+import type { Abortable } from "./upstream";
+
+/** What a call's log line and usage need to know, gathered as it goes. */
+export type Call = {
+  started: number;
+  requestId: string;
+  fields: Record<string, unknown>;
+  /** The grant whose usage the call counts as, once known. */
+  grant?: GatewayGrant;
+  /** What the call is, once its body has been read. */
+  facts?: CallFacts;
+};
+
+/** Why a call is not served: an error with its HTTP status, its headers, and what it counts as. */
+export type Refusal = {
+  error: AppError;
+  headers?: Record<string, string>;
+  cause?: unknown;
+  /** The grant whose usage this refusal counts as. */
+  grant?: GatewayGrant;
+  /** The space of a credential used against another instance, for the log only. */
+  spaceId?: string;
+};
+
+export const refusal = (
+  status: number,
+  code: string,
+  message: string,
+  headers?: Record<string, string>,
+): Refusal => ({
+  error: new AppError(code, message, { status }),
+  headers,
+});
+
+export const tooLarge = (maxBytes: number) =>
+  refusal(413, "body_too_large", `The request body is larger than ${Math.round(maxBytes / 1024 / 1024)} MB.`);
+
+/** A refusal or failure as a JSON-RPC error body with its HTTP status. */
+export function jsonRpcError(
+  error: AppError,
+  requestId: string,
+  extraHeaders: Record<string, string> = {},
+  /** The request's JSON-RPC id, so the client can match the error to it. */
+  id: string | number | null = null,
+): GatewayAnswer {
+  const body = {
+    jsonrpc: "2.0",
+    id,
+    error: { code: -32000, message: error.message, data: { code: error.code, requestId } },
+  };
+  return {
+    status: error.status,
+    headers: { "content-type": "application/json", "x-request-id": requestId, ...extraHeaders },
+    body: Buffer.from(JSON.stringify(body)),
+  };
+}
+
+/** An error's kind and message for a log line, with its cause's message when it has one. */
+export function describe(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const cause = error.cause instanceof Error ? `: ${error.cause.message}` : "";
+  return `${error.name}: ${error.message}${cause}`;
+}
+
+/**
+ * Refusal lines as a rate: the first refusal of each code in an interval is logged in full, the
+ * rest are counted and written as one line with the counts once the interval is over, so a flood of
+ * bad credentials costs little and leaves the log readable.
+ */
+export function createRefusalLog(options: {
+  log: (entry: Record<string, unknown>) => void;
+  now: () => number;
+  intervalMs?: number;
+}) {
+  const intervalMs = options.intervalMs ?? 60_000;
+  let since = options.now();
+  let logged = new Set<string>();
+  let counts: Record<string, number> = {};
+  let suppressed = 0;
+
+  const summarise = (at: number) => {
+    if (suppressed > 0) {
+      options.log({ level: "warn", msg: "gateway refusals", since: new Date(since).toISOString(), counts });
+    }
+    since = at;
+    logged = new Set();
+    counts = {};
+    suppressed = 0;
+  };
+
+  return {
+    note(code: string, line: () => Record<string, unknown>) {
+      const at = options.now();
+      if (at - since >= intervalMs) summarise(at);
+      if (!logged.has(code)) {
+        logged.add(code);
+        options.log(line());
+        return;
+      }
+      counts[code] = (counts[code] ?? 0) + 1;
+      suppressed += 1;
+    },
+    /** Writes the counts of the current interval now (shutdown, tests). */
+    flush: () => summarise(options.now()),
+  };
+}
+
+/** How a call that reached for its upstream failed: the client's body, the deadline, the answer, the network. */
+export function failure(
+  cause: unknown,
+  state: { tooLargeBody: boolean; deadline: UpstreamDeadline; clientSignal: Abortable; maxBodyBytes: number },
+): Refusal {
+  const megabytes = Math.round(state.maxBodyBytes / 1024 / 1024);
+  if (state.tooLargeBody) return tooLarge(state.maxBodyBytes);
+  if (state.deadline.expired) {
+    const message = state.deadline.sent
+      ? "The MCP server did not answer in time."
+      : "The MCP server could not be reached, or the request sent to it, in time.";
+    return { ...refusal(504, "upstream_timeout", message), cause };
+  }
+  if (cause instanceof DecodedTooLarge) {
+    const message = `The MCP server's answer is larger than ${megabytes} MB once decoded.`;
+    return { ...refusal(502, "upstream_answer_too_large", message), cause };
+  }
+  if (state.clientSignal.aborted) return refusal(499, "client_closed", "The client went away.");
+  return { ...refusal(502, "upstream_unreachable", "The MCP server could not be reached."), cause };
+}
+
+/** A call's log line and usage: completed calls at debug when asked for, refusals as a rate. */
+export function createCallReport(options: {
+  log: (entry: Record<string, unknown>) => void;
+  now: () => number;
+  logCompleted?: boolean;
+  usage?: UsageSink;
+}) {
+  const { log, now } = options;
+  const refusals = createRefusalLog({ log, now });
+
+  /** One line for a call, built only when it will be written. */
+  function logCall(call: Call, status: number, extra: Record<string, unknown>) {
+    // A completed call below 400 is routine: a line per call only when asked for.
+    const completed = status < 400 && extra.outcome === "completed";
+    if (completed && !options.logCompleted) return;
+    const level = status >= 500 ? "error" : status >= 400 ? "warn" : completed ? "debug" : "info";
+    const line = () => ({
+      level,
+      msg: "gateway request",
+      ...call.fields,
+      status,
+      durationMs: now() - call.started,
+      ...extra,
+    });
+    // Refusals are logged as a rate; failures each on a line of their own.
+    if (status >= 400 && status < 500 && typeof extra.code === "string") refusals.note(extra.code, line);
+    else log(line());
+  }
+
+  /** Answers a refusal or failure; one with a known grant counts as an error in its usage. */
+  function refuse(call: Call, { error, headers, cause }: Refusal): GatewayAnswer {
+    logCall(call, error.status, { code: error.code, ...(cause ? { cause: describe(cause) } : {}) });
+    if (call.grant) {
+      const { status } = error;
+      options.usage?.record(
+        call.grant,
+        status === 499 ? { error: false } : { error: true, refused: status < 500 },
+      );
+    }
+    return jsonRpcError(error, call.requestId, headers, call.facts?.id ?? null);
+  }
+
+  return { logCall, refuse };
+}

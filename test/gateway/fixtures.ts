@@ -1,0 +1,55 @@
+import type {
+  GatewayGrant,
+  GatewayInstance,
+  GatewayResolver,
+  GatewayTimers,
+} from "../../functions/gateway/core";
+
+export class MemoryResolver implements GatewayResolver {
+  readonly grants = new Map<string, GatewayGrant>();
+  readonly instances = new Map<string, GatewayInstance>();
+  async grantByTokenHash(tokenHash: string) {
+    return this.grants.get(tokenHash) ?? null;
+  }
+  async instance(instanceId: string) {
+    return this.instances.get(instanceId) ?? null;
+  }
+}
+
+/** Timers that only fire when the test advances them. */
+export function manualTimers() {
+  let at = 0;
+  let sequence = 0;
+  const timeouts = new Map<number, { ms: number; callback: () => void }>();
+  const pending = new Map<number, number>();
+  const timers: GatewayTimers & { advance(ms: number): void } = {
+    setTimeout(callback, ms) {
+      sequence += 1;
+      timeouts.set(sequence, { ms, callback });
+      pending.set(sequence, at + ms);
+      return sequence;
+    },
+    clearTimeout(handle) {
+      pending.delete(handle as number);
+      timeouts.delete(handle as number);
+    },
+    refresh(handle) {
+      const timeout = timeouts.get(handle as number);
+      if (timeout) pending.set(handle as number, at + timeout.ms);
+    },
+    advance(ms) {
+      const target = at + ms;
+      for (;;) {
+        const next = [...pending.entries()]
+          .filter(([, due]) => due <= target)
+          .sort(([, a], [, b]) => a - b)[0];
+        if (!next) break;
+        pending.delete(next[0]);
+        at = next[1];
+        timeouts.get(next[0])?.callback();
+      }
+      at = target;
+    },
+  };
+  return timers;
+}
