@@ -325,6 +325,19 @@ describe("sst.config.ts synthesized with SST's components under Pulumi's mocks",
     expect(builder("domain")?.environment.VITE_API_URL).toBe(`https://${DOMAIN}`);
   });
 
+  it("CloudFront answers the UI with its security headers, the API's origin the only one it may call", () => {
+    const [viewerResponse] = ofType(synthesized.default, "aws:cloudfront/function:Function").filter((fn) =>
+      String(fn.inputs.code).includes("event.response.headers"),
+    );
+    const code = String(viewerResponse?.inputs.code);
+    expect(code).toContain(`"x-frame-options"] = { value: "DENY" }`);
+    expect(code).toContain(`"x-content-type-options"] = { value: "nosniff" }`);
+    expect(code).toMatch(
+      /"content-security-policy"\] = \{ value: "default-src 'self';[^"]*frame-ancestors 'none'" \}/,
+    );
+    expect(code).toContain(`connect-src 'self' https://a1b2c3d4e5.execute-api.${REGION}.amazonaws.com;`);
+  });
+
   it("API Gateway's own error answers carry the configured web origin", () => {
     for (const [name, origin] of [
       ["default", "*"],
