@@ -23,7 +23,7 @@ import { startEmbeddedPostgres } from "../support/embedded-postgres";
 import { startMcpUpstream } from "../support/mcp-upstream";
 
 const SPACES = Number(process.env.SPACES ?? 1000);
-const AIM_SPACES_PER_SECOND = 50;
+const AIM_SPACES_PER_SECOND = 100;
 
 // A line per request and per synced space would bury the figures; LOG_LEVEL=INFO brings them back.
 if (!process.env.POWERTOOLS_LOG_LEVEL && !process.env.LOG_LEVEL) logger.setLogLevel("WARN");
