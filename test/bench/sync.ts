@@ -18,9 +18,9 @@ import pg from "pg";
 import { logger } from "../../functions/core/log";
 import type { MemoryQueue } from "../../functions/core/queue/memory";
 import { startLocal } from "../../functions/local/server";
-import { createDifyFixture, databaseSettings } from "../support/dify-fixture";
-import { startEmbeddedPostgres } from "../support/embedded-postgres";
-import { startMcpUpstream } from "../support/mcp-upstream";
+import { createDifyFixture, databaseSettings } from "../../dev/dify-fixture";
+import { startEmbeddedPostgres } from "../../dev/embedded-postgres";
+import { startMcpUpstream } from "../../dev/mcp-upstream";
 
 const SPACES = Number(process.env.SPACES ?? 1000);
 const AIM_SPACES_PER_SECOND = 100;
