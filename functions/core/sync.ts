@@ -595,7 +595,7 @@ export namespace Sync {
         ]),
       );
       // One conditional write per item claims it and returns it; a finished or cancelled one is left alone.
-      const claimed = await Promise.all(
+      const claims = await Promise.allSettled(
         deliveries.map(({ message, attempt }) =>
           transition(
             message,
@@ -606,11 +606,14 @@ export namespace Sync {
           ),
         ),
       );
+      // The counters follow every claim that was written, even when another claim failed.
       await tally.flush();
       const results = await Promise.allSettled(
         deliveries.map(async ({ message, attempt }, index) => {
-          const item = claimed[index];
-          if (item) await run(message, attempt, item, grants.get(grantRef(message)) ?? null, tally);
+          const claim = claims[index] as PromiseSettledResult<StoredItem | null>;
+          if (claim.status === "rejected") throw claim.reason;
+          if (claim.value)
+            await run(message, attempt, claim.value, grants.get(grantRef(message)) ?? null, tally);
         }),
       );
       await tally.flush();

@@ -15,12 +15,13 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import path from "node:path";
 import pg from "pg";
-import { logger } from "../../functions/core/log";
-import type { MemoryQueue } from "../../functions/core/queue/memory";
-import { startLocal } from "../../functions/local/server";
 import { createDifyFixture, databaseSettings } from "../../dev/dify-fixture";
 import { startEmbeddedPostgres } from "../../dev/embedded-postgres";
 import { startMcpUpstream } from "../../dev/mcp-upstream";
+import { logger } from "../../functions/core/log";
+import type { MemoryQueue } from "../../functions/core/queue/memory";
+import { startLocal } from "../../functions/local/server";
+import { interceptDynamo } from "../support/dynamodb-faults";
 
 const SPACES = Number(process.env.SPACES ?? 1000);
 const AIM_SPACES_PER_SECOND = 100;
@@ -67,13 +68,10 @@ async function main() {
   cleanups.push(() => local.close());
   const queue = local.runtime.queue as MemoryQueue;
   const tableOperations = new Map<string, number>();
-  const doc = local.runtime.store.doc;
-  const send = doc.send.bind(doc) as (command: object) => Promise<unknown>;
-  (doc as unknown as { send: typeof send }).send = (command) => {
-    const kind = command.constructor.name.replace(/Command$/, "");
+  interceptDynamo(local.runtime.store, (command) => {
+    const kind = command.replace(/Command$/, "");
     tableOperations.set(kind, (tableOperations.get(kind) ?? 0) + 1);
-    return send(command);
-  };
+  });
   const operationCounts = () => new Map(tableOperations);
 
   let token = "";

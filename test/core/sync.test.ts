@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDifyFixture, type DifyFixture } from "../support/dify-fixture";
+import { interceptDynamo } from "../support/dynamodb-faults";
 import { type McpUpstream, startMcpUpstream } from "../support/mcp-upstream";
 import { startTestRuntime } from "../support/runtime";
 
@@ -19,13 +20,9 @@ beforeAll(async () => {
   platformId = await t.createPlatform(dify.url);
   instanceId = await t.createInstance({ name: "Counted", upstreamUrl: upstream.mcpUrl });
   // Every table request the product sends, by command.
-  const doc = t.runtime.store.doc;
-  const send = doc.send.bind(doc) as (command: object) => Promise<unknown>;
-  (doc as unknown as { send: typeof send }).send = (command) => {
-    const kind = command.constructor.name.replace(/Command$/, "");
-    operations.set(kind, (operations.get(kind) ?? 0) + 1);
-    return send(command);
-  };
+  interceptDynamo(t.runtime.store, (command) => {
+    operations.set(command, (operations.get(command) ?? 0) + 1);
+  });
 });
 afterAll(async () => {
   await t.close();
