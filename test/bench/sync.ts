@@ -103,6 +103,7 @@ async function main() {
     const queriesBefore = queries.of("dify");
     const operationsBefore = operationCounts();
     const began = performance.now();
+    const cpuBefore = process.cpuUsage();
     const job = await api<Job>("POST", "/api/syncs", {
       platformId: platform.id,
       instanceIds: [instance.id],
@@ -111,6 +112,7 @@ async function main() {
     const accepted = performance.now();
     await queue.idle();
     const finished = performance.now();
+    const cpu = process.cpuUsage(cpuBefore);
     const roundTrips = queries.of("dify") - queriesBefore;
     const operations = [...operationCounts()].map(
       ([kind, count]) => [kind, (count - (operationsBefore.get(kind) ?? 0)) / spaceIds.length] as const,
@@ -125,6 +127,7 @@ async function main() {
       acceptedSeconds: (accepted - began) / 1000,
       perSecond: spaceIds.length / seconds,
       roundTripsPerSpace: roundTrips / spaceIds.length,
+      cpuMsPerSpace: (cpu.user + cpu.system) / 1000 / spaceIds.length,
       operationsPerSpace: operations.reduce((sum, [, count]) => sum + count, 0),
       operations: operations
         .filter(([, count]) => count > 0)
@@ -140,7 +143,7 @@ async function main() {
   );
   console.log("");
   console.log(
-    "run              | spaces/s | total s | 202 after s | Dify round trips/space | table ops/space",
+    "run              | spaces/s | total s | 202 after s | Dify round trips/space | table ops/space | CPU ms/space",
   );
   const rows = [
     { name: "first sync", result: await sync() },
@@ -150,7 +153,7 @@ async function main() {
     console.log(
       `${name.padEnd(17)}|${result.perSecond.toFixed(1).padStart(9)} |${result.seconds.toFixed(2).padStart(8)} |` +
         `${result.acceptedSeconds.toFixed(2).padStart(12)} |${result.roundTripsPerSpace.toFixed(2).padStart(23)} |` +
-        `${result.operationsPerSpace.toFixed(1).padStart(16)}`,
+        `${result.operationsPerSpace.toFixed(1).padStart(16)} |${result.cpuMsPerSpace.toFixed(2).padStart(13)}`,
     );
   }
   for (const { name, result } of rows) console.log(`table ops/space in the ${name}: ${result.operations}`);
