@@ -12,7 +12,7 @@ export type Grant =
 const tableRead = ["GetItem", "BatchGetItem", "Query"];
 const tableReadWrite: Grant = {
   service: "dynamodb",
-  actions: [...tableRead, "PutItem", "UpdateItem", "DeleteItem"],
+  actions: [...tableRead, "PutItem", "BatchWriteItem", "UpdateItem", "DeleteItem"],
 };
 const queueSend: Grant = { service: "sqs", actions: ["SendMessage"] };
 /** The sync worker and the refresh read platform passwords and the key ring, which they may start. */

@@ -1,3 +1,5 @@
+import { MAX_RECEIVES } from "../functions/core/queue";
+
 /** How long the sync worker may run. */
 export const workerTimeoutSeconds = 60;
 
@@ -14,9 +16,9 @@ export const deadLetters = new sst.aws.Queue("SyncDeadLetters", {
 
 /**
  * One message per (job, instance, space). A message that fails is received again after the
- * visibility timeout (the retry backoff); after five receives it goes to the dead-letter queue.
+ * visibility timeout (the retry backoff); after MAX_RECEIVES it goes to the dead-letter queue.
  */
 export const syncQueue = new sst.aws.Queue("SyncQueue", {
   visibilityTimeout: `${visibilityTimeoutSeconds} seconds`,
-  dlq: { queue: deadLetters.arn, retry: 5 },
+  dlq: { queue: deadLetters.arn, retry: MAX_RECEIVES },
 });

@@ -1,7 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { z } from "zod";
 import { Audit } from "./audit";
-import { AppError, assertVersion } from "./errors";
+import { AppError, assertVersion, conflict } from "./errors";
 import {
   HeaderMap,
   HeaderUpdate,
@@ -15,6 +15,7 @@ import {
 import { Instance } from "./instance";
 import { Platform } from "./platform";
 import { getRuntime } from "./runtime";
+import { ifAbsent } from "./store";
 import { Keys } from "./store/keys";
 
 export namespace Access {
@@ -175,58 +176,22 @@ export namespace Access {
     return item;
   }
 
-  async function indexToken(
-    credential: string,
-    grant: { instanceId: string; platformId: string; spaceId: string },
-  ) {
-    const tokenHash = hashCredential(credential);
-    const index: TokenIndex = { ...tokenKey(tokenHash), tokenHash, ...grant };
-    await getRuntime().store.create(index);
-    return tokenHash;
-  }
-
-  /**
-   * Gives a space access to an instance, with a fresh credential; or, if it has access already,
-   * applies the given headers and returns it. The space is read from Dify, so it must exist.
-   */
-  export async function put(
-    instanceId: string,
+  /** A new grant with a fresh credential, and the token index entry that finds it. */
+  async function newGrant(
+    instance: Instance.Stored,
     platformId: string,
     spaceId: string,
-    input: Put = {},
-    options: {
-      space?: { name: string; owner: { name: string; email: string } | null };
-      /** The instance, already loaded and the platform already checked (a sync job does both once). */
-      instance?: Instance.Stored;
-      /** The sync state a new grant starts with. */
-      sync?: SyncState;
-      /** Leave counting and auditing to the caller, which does it once for many grants. */
-      batch?: boolean;
-    } = {},
-  ): Promise<{ grant: Stored; created: boolean }> {
-    const { store, envelope, now } = getRuntime();
-    const data = Put.parse(input);
-    const instance = options.instance ?? (await Instance.load(instanceId));
-    if (!options.instance) await Platform.get(platformId);
-    const existing = await find(instanceId, platformId, spaceId);
-    if (existing) {
-      if (!data.headers) return { grant: existing, created: false };
-      const next = await store.replace<Stored>(
-        { ...existing, headers: await sealHeaders(data.headers), updatedAt: now().toISOString() },
-        existing.version,
-      );
-      if (!options.batch) await Audit.record("access.update", target(existing), { fields: ["headers"] });
-      return { grant: next, created: false };
-    }
-    const space = options.space ?? (await Platform.space(platformId, spaceId));
+    data: { headers?: HeaderMap; enabled: boolean; expiresAt: string | null },
+    space: { name: string; owner: { name: string; email: string } | null },
+    sync: SyncState | null,
+  ): Promise<{ grant: Stored; token: TokenIndex }> {
+    const { envelope, now } = getRuntime();
     const credential = newCredential();
-    const tokenHash = await indexToken(credential, { instanceId, platformId, spaceId });
+    const tokenHash = hashCredential(credential);
     const at = now().toISOString();
     const grant: Stored = {
-      ...key(instanceId, platformId, spaceId),
-      gsi1pk: `PGRANT#${platformId}`,
-      gsi1sk: `${spaceId}#${instanceId}`,
-      instanceId,
+      ...key(instance.id, platformId, spaceId),
+      instanceId: instance.id,
       platformId,
       spaceId,
       spaceName: space.name,
@@ -243,28 +208,156 @@ export namespace Access {
       lastRotatedAt: null,
       calls: 0,
       errors: 0,
-      sync: options.sync ?? null,
+      sync,
       version: 1,
     };
-    try {
-      await store.create(grant);
-    } catch (error) {
-      await store.delete(tokenKey(tokenHash));
-      const raced = await find(instanceId, platformId, spaceId);
-      if (raced) return { grant: raced, created: false };
-      throw error;
+    const token: TokenIndex = {
+      ...tokenKey(tokenHash),
+      tokenHash,
+      instanceId: instance.id,
+      platformId,
+      spaceId,
+    };
+    return { grant, token };
+  }
+
+  /**
+   * Stores a new grant whose token index entry is already written, unless someone created the
+   * grant first: then their grant stands, and the unused entry is deleted.
+   */
+  async function storeGrant(fresh: { grant: Stored; token: TokenIndex }): Promise<Stored | null> {
+    const { store } = getRuntime();
+    if (await store.put(fresh.grant, { if: ifAbsent() })) return fresh.grant;
+    await store.delete(fresh.token);
+    return find(fresh.grant.instanceId, fresh.grant.platformId, fresh.grant.spaceId);
+  }
+
+  /**
+   * Gives a space access to an instance, with a fresh credential; or, if it has access already,
+   * applies the given headers and returns it. The space is read from Dify, so it must exist.
+   */
+  export async function put(
+    instanceId: string,
+    platformId: string,
+    spaceId: string,
+    input: Put = {},
+  ): Promise<{ grant: Stored; created: boolean }> {
+    const { store, now } = getRuntime();
+    const data = Put.parse(input);
+    const instance = await Instance.load(instanceId);
+    await Platform.get(platformId);
+    const existing = await find(instanceId, platformId, spaceId);
+    if (existing) {
+      if (!data.headers) return { grant: existing, created: false };
+      const next = await store.replace<Stored>(
+        { ...existing, headers: await sealHeaders(data.headers), updatedAt: now().toISOString() },
+        existing.version,
+      );
+      await Audit.record("access.update", target(existing), { fields: ["headers"] });
+      return { grant: next, created: false };
     }
-    if (!options.batch) {
-      await store.patch(Instance.keyOf(instanceId), {}, { add: { spaceCount: 1 } });
-      await Audit.record("access.create", target(grant), { spaceName: space.name });
+    const space = await Platform.space(platformId, spaceId);
+    const fresh = await newGrant(instance, platformId, spaceId, data, space, null);
+    await store.create(fresh.token);
+    const grant = await storeGrant(fresh);
+    if (grant !== fresh.grant) {
+      if (grant) return { grant, created: false };
+      throw conflict("The access was changed by someone else meanwhile. Try again.");
     }
+    await store.patch(Instance.keyOf(instanceId), {}, { add: { spaceCount: 1 } });
+    await Audit.record("access.create", target(grant), { spaceName: space.name });
     return { grant, created: true };
+  }
+
+  /** One space of a sync: the headers given for it, and its name and owner as Dify has them. */
+  export interface Grantee {
+    spaceId: string;
+    headers?: HeaderMap;
+    space: { name: string; owner: { name: string; email: string } | null };
+  }
+
+  /**
+   * Gives many spaces of a platform access to an instance at once (a sync), in few requests: the
+   * existing grants are read together, new credentials' index entries written together, and each new
+   * grant created with a conditional write (a racing creator's grant stands). An existing grant gets
+   * the headers given for it. Every grant records `sync`. A space that fails carries its error;
+   * counting and auditing are left to the caller.
+   */
+  export async function grantMany(
+    instance: Instance.Stored,
+    platformId: string,
+    grantees: Grantee[],
+    sync: SyncState,
+  ): Promise<Array<{ spaceId: string; grant: Stored | null; created: boolean; error?: unknown }>> {
+    const { store, now } = getRuntime();
+    const existing = new Map(
+      (
+        await store.getMany<Stored>(
+          grantees.map(({ spaceId }) => key(instance.id, platformId, spaceId)),
+          { consistent: true },
+        )
+      ).map((grant) => [grant.spaceId, grant]),
+    );
+    const fresh = new Map(
+      await Promise.all(
+        grantees
+          .filter(({ spaceId }) => !existing.has(spaceId))
+          .map(
+            async ({ spaceId, headers, space }) =>
+              [
+                spaceId,
+                await newGrant(
+                  instance,
+                  platformId,
+                  spaceId,
+                  { headers, enabled: true, expiresAt: null },
+                  space,
+                  sync,
+                ),
+              ] as const,
+          ),
+      ),
+    );
+    await store.putMany([...fresh.values()].map(({ token }) => token));
+    return Promise.all(
+      grantees.map(async ({ spaceId, headers }) => {
+        try {
+          const created = fresh.get(spaceId);
+          const stored = created ? await storeGrant(created) : existing.get(spaceId);
+          if (!stored) throw conflict("The access was changed by someone else meanwhile. Retry the job.");
+          if (stored === created?.grant) return { spaceId, grant: stored, created: true };
+          const state = { ...sync, providerId: providerOf(stored) };
+          if (headers) {
+            const grant = await store.replace<Stored>(
+              { ...stored, headers: await sealHeaders(headers), sync: state, updatedAt: now().toISOString() },
+              stored.version,
+            );
+            return { spaceId, grant, created: false };
+          }
+          await setSync(stored, state);
+          return { spaceId, grant: { ...stored, sync: state }, created: false };
+        } catch (error) {
+          return { spaceId, grant: existing.get(spaceId) ?? null, created: false, error };
+        }
+      }),
+    );
+  }
+
+  /** The grants that exist of these (instance, platform, space) triples, read together. */
+  export async function findMany(
+    refs: Array<{ instanceId: string; platformId: string; spaceId: string }>,
+  ): Promise<Stored[]> {
+    const keys = new Map(refs.map((ref) => [`${ref.instanceId}/${ref.platformId}/${ref.spaceId}`, ref]));
+    return getRuntime().store.getMany<Stored>(
+      [...keys.values()].map((ref) => key(ref.instanceId, ref.platformId, ref.spaceId)),
+      { consistent: true },
+    );
   }
 
   export async function list(instanceId: string, options: { cursor?: string; limit?: number } = {}) {
     await Instance.load(instanceId);
     const page = await getRuntime().store.query<Stored>({
-      pk: `GRANT#${instanceId}`,
+      ...Keys.grants(instanceId),
       cursor: options.cursor,
       limit: options.limit,
     });
@@ -303,7 +396,9 @@ export namespace Access {
     const { store, envelope, now } = getRuntime();
     const grant = await load(instanceId, platformId, spaceId);
     const credential = newCredential();
-    const tokenHash = await indexToken(credential, { instanceId, platformId, spaceId });
+    const tokenHash = hashCredential(credential);
+    const index: TokenIndex = { ...tokenKey(tokenHash), tokenHash, instanceId, platformId, spaceId };
+    await store.create(index);
     let next: Stored;
     try {
       const at = now().toISOString();

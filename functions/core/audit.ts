@@ -2,6 +2,8 @@ import { z } from "zod";
 import { Actor } from "./actor";
 import { createId } from "./id";
 import { getRuntime } from "./runtime";
+import { Filter } from "./store";
+import { Keys } from "./store/keys";
 
 export namespace Audit {
   /** What an event is about: events are recorded with these types, and the list filters by them. */
@@ -41,35 +43,26 @@ export namespace Audit {
     const at = now().toISOString();
     const id = createId("aud", now().getTime());
     const event: Event = { id, at, actor: Actor.current(), action, target, details };
-    await store.put({ pk: "AUDIT", sk: `${at}#${id}`, ...event });
+    await store.put({ ...Keys.audit(at, id), ...event });
     return event;
   }
 
   export async function list(query: z.input<typeof ListQuery>) {
     const { store } = getRuntime();
     const q = ListQuery.parse(query);
-    const conditions: string[] = [];
-    const names: Record<string, string> = {};
-    const values: Record<string, unknown> = {};
-    const match = (name: string, path: string, value: string | undefined, op = "=") => {
-      if (value === undefined) return;
-      const parts = path.split(".");
-      const ref = parts.map((part) => `#${part}`).join(".");
-      for (const part of parts) names[`#${part}`] = part;
-      values[`:${name}`] = value;
-      conditions.push(`${ref} ${op} :${name}`);
-    };
-    match("action", "action", q.action);
-    match("targetType", "target.type", q.targetType);
-    match("targetId", "target.id", q.targetId);
-    match("since", "at", q.since, ">=");
-    match("until", "at", q.until, "<=");
+    const filter = [
+      q.action === undefined ? null : Filter.equals("action", q.action),
+      q.targetType === undefined ? null : Filter.equals("target.type", q.targetType),
+      q.targetId === undefined ? null : Filter.equals("target.id", q.targetId),
+      q.since === undefined ? null : Filter.atLeast("at", q.since),
+      q.until === undefined ? null : Filter.atMost("at", q.until),
+    ].filter((test) => test !== null);
     const page = await store.query<Event & { pk: string; sk: string }>({
-      pk: "AUDIT",
+      ...Keys.auditLog(),
       reverse: true,
       limit: q.limit,
       cursor: q.cursor,
-      filter: conditions.length ? { expression: conditions.join(" AND "), names, values } : undefined,
+      filter,
     });
     return { items: page.items.map((item) => Event.parse(item)), nextCursor: page.nextCursor };
   }

@@ -14,7 +14,7 @@ const scryptAsync = promisify(scrypt) as (
   options: object,
 ) => Promise<Buffer>;
 const SCRYPT = { N: 16384, r: 8, p: 1, keylen: 32 };
-const ADMIN_KEY = { pk: "ADMIN", sk: "PASSWORD" };
+const ADMIN_KEY = Keys.admin();
 
 /** The stored admin login: its scrypt hash, and the epoch every session is bound to. */
 interface AdminItem {

@@ -146,7 +146,7 @@ export namespace Instance {
 
   /** An instance as stored. Header values are sealed; the tools snapshot is a separate item. */
   export interface Stored {
-    pk: "INSTANCE";
+    pk: string;
     sk: string;
     id: string;
     name: string;
@@ -173,8 +173,8 @@ export namespace Instance {
 
   const key = Keys.instance;
   export const keyOf = key;
-  const identKey = (identifier: string) => ({ pk: `IDENT#${identifier}`, sk: "IDENT" });
-  const toolsKey = (id: string) => ({ pk: `INSTANCE#${id}`, sk: "TOOLS" });
+  const identKey = Keys.identifier;
+  const toolsKey = Keys.instanceTools;
 
   export function toInfo(item: Stored): Info {
     return {
@@ -250,8 +250,7 @@ export namespace Instance {
     );
     const at = now().toISOString();
     const item: Stored = {
-      pk: "INSTANCE",
-      sk: id,
+      ...key(id),
       id,
       name: data.name,
       identifier,
@@ -304,7 +303,7 @@ export namespace Instance {
 
   export async function list(options: { cursor?: string; limit?: number } = {}) {
     const page = await getRuntime().store.query<Stored>({
-      pk: "INSTANCE",
+      ...Keys.instances(),
       cursor: options.cursor,
       limit: options.limit,
     });
@@ -384,7 +383,7 @@ export namespace Instance {
   export async function remove(id: string): Promise<void> {
     const { store } = getRuntime();
     const item = await load(id);
-    const grants = await store.query({ pk: `GRANT#${id}`, limit: 1 });
+    const grants = await store.query({ ...Keys.grants(id), limit: 1 });
     if (grants.items.length > 0) {
       throw new AppError(
         "instance_in_use",

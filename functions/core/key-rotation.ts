@@ -5,6 +5,7 @@ import { AppError, isAppError } from "./errors";
 import type { SealedHeaders } from "./headers";
 import type { Instance } from "./instance";
 import { getRuntime } from "./runtime";
+import { Keys } from "./store/keys";
 
 /** Tries per item: an item changed by someone else between each read and write is tried again. */
 const ATTEMPTS = 8;
@@ -56,14 +57,14 @@ export async function rotateEncryptionKey(): Promise<{ keyId: string; instances:
   let instances = 0;
   let grants = 0;
   const left: Array<{ type: "instance" | "access"; id: string }> = [];
-  for await (const instance of store.all<Instance.Stored>({ pk: "INSTANCE" })) {
+  for await (const instance of store.all<Instance.Stored>(Keys.instances())) {
     const outcome = await rewrite(instance, async (current) => ({
       ...current,
       headers: await reseal(current.headers),
     }));
     if (outcome === "rewritten") instances++;
     if (outcome === "busy") left.push({ type: "instance", id: instance.id });
-    for await (const grant of store.all<Access.Stored>({ pk: `GRANT#${instance.id}` })) {
+    for await (const grant of store.all<Access.Stored>(Keys.grants(instance.id))) {
       const outcome = await rewrite(grant, async (current) => ({
         ...current,
         credential: await envelope.encrypt(await envelope.decrypt(current.credential)),

@@ -8,6 +8,7 @@ import { AppError, assertVersion, notFound } from "./errors";
 import { createId, idPattern } from "./id";
 import { getRuntime } from "./runtime";
 import { SecretName } from "./secrets";
+import { Keys } from "./store/keys";
 
 const hostname = z
   .string()
@@ -90,7 +91,7 @@ export namespace Platform {
   });
 
   interface Stored {
-    pk: "PLATFORM";
+    pk: string;
     sk: string;
     id: string;
     name: string;
@@ -102,7 +103,7 @@ export namespace Platform {
     updatedAt: string;
   }
 
-  const key = (id: string) => ({ pk: "PLATFORM", sk: id });
+  const key = Keys.platform;
 
   function toInfo(item: Stored): Info {
     const { caPem, ...database } = item.database;
@@ -132,8 +133,7 @@ export namespace Platform {
     const id = createId("plt", now().getTime());
     await secrets.put(SecretName.platformPassword(id), password);
     const item: Stored = {
-      pk: "PLATFORM",
-      sk: id,
+      ...key(id),
       id,
       name: data.name,
       kind: data.kind,
@@ -167,7 +167,7 @@ export namespace Platform {
 
   export async function list(options: { cursor?: string; limit?: number } = {}) {
     const page = await getRuntime().store.query<Stored>({
-      pk: "PLATFORM",
+      ...Keys.platforms(),
       cursor: options.cursor,
       limit: options.limit,
     });
@@ -269,7 +269,7 @@ export namespace Platform {
   export async function remove(id: string): Promise<void> {
     const { store, secrets, pools } = getRuntime();
     const item = await load(id);
-    const grants = await store.query({ pk: `PGRANT#${id}`, index: "gsi1", limit: 1 });
+    const grants = await store.query({ ...Keys.platformGrants(id), limit: 1 });
     if (grants.items.length > 0) {
       throw new AppError(
         "platform_in_use",

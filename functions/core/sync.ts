@@ -12,8 +12,9 @@ import { Instance } from "./instance";
 import { logger } from "./log";
 import { discoverTools, type ToolsSnapshot } from "./mcp/discover";
 import { Platform } from "./platform";
-import type { SyncMessage } from "./queue";
+import { type Delivery, MAX_RECEIVES, type SyncMessage } from "./queue";
 import { getRuntime } from "./runtime";
+import { ifMissing, ifStatusIn } from "./store";
 import { Keys } from "./store/keys";
 
 /** Errors worth another delivery: the database or the upstream may be back soon. */
@@ -30,8 +31,8 @@ const TRANSIENT = new Set([
 /** Connection failures that, during a sync, all mean Dify's database is not there now. */
 const UNREACHABLE = new Set(["connection_refused", "timeout", "dns_not_found"]);
 
-/** Deliveries of one message before its item is marked failed (the SQS queue's maxReceiveCount). */
-export const MAX_ATTEMPTS = 5;
+/** Spaces prepared together when a job starts: read, written and queued in a few requests. */
+const CHUNK = 25;
 
 export namespace Sync {
   export const ItemStatus = z.enum(["queued", "running", "synced", "failed", "cancelled"]);
@@ -92,7 +93,7 @@ export namespace Sync {
   export const Id = z.string().regex(idPattern("job"), "Not a sync job id");
 
   interface StoredJob {
-    pk: "JOB";
+    pk: string;
     sk: string;
     id: string;
     platformId: string;
@@ -110,12 +111,9 @@ export namespace Sync {
 
   type StoredItem = Item & { pk: string; sk: string; jobId: string; skipUnchanged?: boolean; ttl?: number };
 
-  const jobKey = (jobId: string) => ({ pk: "JOB", sk: jobId });
-  const itemKey = (jobId: string, instanceId: string, platformId: string, spaceId: string) => ({
-    pk: `JOB#${jobId}`,
-    sk: `ITEM#${instanceId}#${platformId}#${spaceId}`,
-  });
-  const toolsKey = (jobId: string, instanceId: string) => ({ pk: `JOB#${jobId}`, sk: `TOOLS#${instanceId}` });
+  const jobKey = Keys.job;
+  const itemKey = Keys.jobItem;
+  const toolsKey = Keys.jobTools;
 
   function toJob(item: StoredJob): Job {
     const counts = {
@@ -219,8 +217,7 @@ export namespace Sync {
     const total = instances.length * data.spaces.length;
     const ttl = options.keepDays ? Math.floor(now().getTime() / 1000) + options.keepDays * 86_400 : undefined;
     const job: StoredJob & { ttl?: number } = {
-      pk: "JOB",
-      sk: jobId,
+      ...jobKey(jobId),
       id: jobId,
       platformId: data.platformId,
       instanceIds,
@@ -236,30 +233,19 @@ export namespace Sync {
       ttl,
     };
     await store.create(job);
-    for (const [instanceId, snapshot] of options.snapshots ?? []) {
-      await store.put({
+    await store.putMany(
+      [...(options.snapshots ?? [])].map(([instanceId, snapshot]) => ({
         ...toolsKey(jobId, instanceId),
         snapshot,
         ttl: Math.floor(now().getTime() / 1000) + 7 * 86_400,
-      });
-    }
+      })),
+    );
 
-    const pairs = instances.flatMap((instance) => data.spaces.map((space) => ({ instance, space })));
     const granted = new Map<string, number>();
-    const outbox: SyncMessage[] = [];
-    const unsent: SyncMessage[] = [];
-    const unprepared: Array<{ instance: Instance.Stored; spaceId: string; error: unknown }> = [];
     const queued: Access.SyncState = { status: "queued", jobId, updatedAt: at };
-    // A message that cannot be sent leaves its item queued with no one to run it: it is failed below.
-    const flush = async () => {
-      const batch = outbox.splice(0);
-      if (batch.length === 0) return;
-      await queue.send(batch).catch((error) => {
-        logger.error("sync messages not sent", { jobId, count: batch.length, error: String(error) });
-        unsent.push(...batch);
-      });
-    };
-    const itemOf = (instance: Instance.Stored, spaceId: string, grant?: Access.Stored): StoredItem => ({
+    const unprepared: Array<{ item: StoredItem; error: unknown; hasGrant: boolean }> = [];
+    const unsent: SyncMessage[] = [];
+    const itemOf = (instance: Instance.Stored, spaceId: string, grant: Access.Stored | null): StoredItem => ({
       ...itemKey(jobId, instance.id, data.platformId, spaceId),
       jobId,
       instanceId: instance.id,
@@ -279,45 +265,64 @@ export namespace Sync {
       skipUnchanged: options.skipUnchanged,
       ttl,
     });
-    await inParallel(pairs, 16, async ({ instance, space }) => {
+    const chunks = instances.flatMap((instance) =>
+      Array.from({ length: Math.ceil(data.spaces.length / CHUNK) }, (_, index) => ({
+        instance,
+        spaces: data.spaces.slice(index * CHUNK, (index + 1) * CHUNK),
+      })),
+    );
+    // Each chunk's messages go out once its items are stored, so the worker starts early.
+    await inParallel(chunks, 4, async ({ instance, spaces: chunk }) => {
+      let outcomes: Awaited<ReturnType<typeof Access.grantMany>>;
       try {
-        const dify = spaces.get(space.spaceId);
-        const { grant, created } = await Access.put(
-          instance.id,
+        outcomes = await Access.grantMany(
+          instance,
           data.platformId,
-          space.spaceId,
-          { headers: space.headers },
-          {
-            space: dify ? { name: dify.name, owner: dify.owner } : undefined,
-            instance,
-            sync: queued,
-            batch: true,
-          },
+          chunk.map(({ spaceId, headers }) => {
+            const dify = spaces.get(spaceId);
+            return { spaceId, headers, space: { name: dify?.name ?? spaceId, owner: dify?.owner ?? null } };
+          }),
+          queued,
         );
-        if (created) granted.set(instance.id, (granted.get(instance.id) ?? 0) + 1);
-        const item = itemOf(instance, space.spaceId, grant);
-        await store.put(item);
-        if (!created) await Access.setSync(grant, { ...queued, providerId: item.providerId });
       } catch (error) {
-        unprepared.push({ instance, spaceId: space.spaceId, error });
+        outcomes = chunk.map(({ spaceId }) => ({ spaceId, grant: null, created: false, error }));
+      }
+      const ready: StoredItem[] = [];
+      for (const { spaceId, grant, created, error } of outcomes) {
+        if (created) granted.set(instance.id, (granted.get(instance.id) ?? 0) + 1);
+        if (error)
+          unprepared.push({ item: itemOf(instance, spaceId, grant), error, hasGrant: grant !== null });
+        else ready.push(itemOf(instance, spaceId, grant));
+      }
+      try {
+        await store.putMany(ready);
+      } catch (error) {
+        unprepared.push(...ready.map((item) => ({ item, error, hasGrant: true })));
         return;
       }
-      // Each message goes out once its item is stored, ten at a time, so the worker starts early.
-      outbox.push({ jobId, instanceId: instance.id, platformId: data.platformId, spaceId: space.spaceId });
-      if (outbox.length >= 10) await flush();
+      const messages = ready.map(({ jobId, instanceId, platformId, spaceId }) => ({
+        jobId,
+        instanceId,
+        platformId,
+        spaceId,
+      }));
+      // A message that cannot be sent leaves its item queued with no one to run it: it is failed below.
+      await queue.send(messages).catch((error) => {
+        logger.error("sync messages not sent", { jobId, count: messages.length, error: String(error) });
+        unsent.push(...messages);
+      });
     });
-    await flush();
+    // No message went out for these items, so no worker can move them meanwhile.
     const grantFailed = (
       grant: Parameters<typeof Access.setSync>[0],
       providerId: string | null,
       error: { code: string; message: string },
     ) => Access.setSync(grant, { status: "failed", jobId, providerId, error, updatedAt: at });
-    // No message went out for these items, so no worker can move them meanwhile.
-    for (const { instance, spaceId, error } of unprepared) {
+    for (const { item, error, hasGrant } of unprepared) {
       logger.error("sync item not prepared", {
         jobId,
-        instanceId: instance.id,
-        spaceId,
+        instanceId: item.instanceId,
+        spaceId: item.spaceId,
         error: String(error),
       });
       const failure = isAppError(error)
@@ -326,10 +331,8 @@ export namespace Sync {
             code: "sync_not_started",
             message: "The space could not be prepared for the sync; it has been logged. Retry the job.",
           };
-      const grant = await Access.find(instance.id, data.platformId, spaceId);
-      const item = itemOf(instance, spaceId, grant ?? undefined);
       await store.put({ ...item, status: "failed", error: failure, finishedAt: at });
-      if (grant) await grantFailed(grant, item.providerId, failure);
+      if (hasGrant) await grantFailed(item, item.providerId, failure);
     }
     if (unprepared.length > 0) {
       await store.patch(
@@ -338,14 +341,16 @@ export namespace Sync {
         { add: { queuedCount: -unprepared.length, failedCount: unprepared.length } },
       );
     }
+    const tally = new Tally();
     for (const message of unsent) {
       const failure = {
         code: "sync_not_queued",
         message: "The sync could not be queued for this space; it has been logged. Retry the job.",
       };
-      const item = await transition(message, ["queued"], "failed", { error: failure, finishedAt: at });
+      const item = await transition(message, ["queued"], "failed", { error: failure, finishedAt: at }, tally);
       if (item) await grantFailed(message, item.providerId, failure);
     }
+    await tally.flush();
     for (const [instanceId, count] of granted) {
       await store.patch(Keys.instance(instanceId), {}, { add: { spaceCount: count } });
     }
@@ -373,8 +378,7 @@ export namespace Sync {
 
   async function itemsOf(jobId: string): Promise<StoredItem[]> {
     const items: StoredItem[] = [];
-    for await (const item of getRuntime().store.all<StoredItem>({ pk: `JOB#${jobId}`, skPrefix: "ITEM#" }))
-      items.push(item);
+    for await (const item of getRuntime().store.all<StoredItem>(Keys.jobItems(jobId))) items.push(item);
     return items;
   }
 
@@ -385,7 +389,7 @@ export namespace Sync {
 
   export async function list(options: { cursor?: string; limit?: number } = {}) {
     const page = await getRuntime().store.query<StoredJob>({
-      pk: "JOB",
+      ...Keys.jobs(),
       reverse: true,
       cursor: options.cursor,
       limit: options.limit,
@@ -393,37 +397,61 @@ export namespace Sync {
     return { items: page.items.map(toJob), nextCursor: page.nextCursor };
   }
 
+  /** Changes to jobs' counters, gathered while items move and written once per job. */
+  class Tally {
+    private readonly deltas = new Map<string, Map<string, number>>();
+
+    count(jobId: string, from: ItemStatus, to: ItemStatus) {
+      const job = this.deltas.get(jobId) ?? new Map<string, number>();
+      job.set(`${from}Count`, (job.get(`${from}Count`) ?? 0) - 1);
+      job.set(`${to}Count`, (job.get(`${to}Count`) ?? 0) + 1);
+      this.deltas.set(jobId, job);
+    }
+
+    async flush() {
+      const { store, now } = getRuntime();
+      const deltas = [...this.deltas];
+      this.deltas.clear();
+      for (const [jobId, counts] of deltas) {
+        const add = Object.fromEntries([...counts].filter(([, delta]) => delta !== 0));
+        if (Object.keys(add).length === 0) continue;
+        await store.patch(jobKey(jobId), { updatedAt: now().toISOString() }, { add });
+      }
+    }
+  }
+
   /**
-   * Moves an item from one status to another only if it is still in `from`, keeping the job's
-   * counters in step. Returns false when someone else moved it first (a redelivery, a cancel).
+   * Moves an item from one status to another only if it is still in `from`, counting the move in
+   * `tally` for the job's counters. Returns the item as it was, or null when someone else moved it
+   * first (a redelivery, a cancel).
    */
   async function transition(
     item: SyncMessage,
     from: ItemStatus[],
     to: ItemStatus,
-    set: Partial<Item> = {},
+    set: Partial<Item>,
+    tally: Tally,
   ): Promise<StoredItem | null> {
     const { store, now } = getRuntime();
-    const at = now().toISOString();
-    const values = Object.fromEntries(from.map((status, index) => [`:from${index}`, status]));
-    const moved = await store.patch(
+    const moved = (await store.patch(
       itemKey(item.jobId, item.instanceId, item.platformId, item.spaceId),
-      { ...set, status: to, updatedAt: at },
-      {
-        condition: `#status IN (${from.map((_, index) => `:from${index}`).join(", ")})`,
-        names: { "#status": "status" },
-        values,
-      },
-    );
-    const was = moved?.status as ItemStatus | undefined;
-    if (was && was !== to) {
-      await store.patch(
-        jobKey(item.jobId),
-        { updatedAt: at },
-        { add: { [`${was}Count`]: -1, [`${to}Count`]: 1 } },
-      );
+      { ...set, status: to, updatedAt: now().toISOString() },
+      { if: ifStatusIn(...from) },
+    )) as StoredItem | null;
+    if (moved && moved.status !== to) tally.count(item.jobId, moved.status, to);
+    return moved;
+  }
+
+  /** Moves many items, a hundred at a time, writing the job's counters after each hundred. */
+  async function transitionAll(
+    items: StoredItem[],
+    move: (item: StoredItem, tally: Tally) => Promise<unknown>,
+  ): Promise<void> {
+    for (let start = 0; start < items.length; start += 100) {
+      const tally = new Tally();
+      await inParallel(items.slice(start, start + 100), 16, (item) => move(item, tally));
+      await tally.flush();
     }
-    return moved as StoredItem | null;
   }
 
   /** Sends the failed items of a job again. */
@@ -432,8 +460,10 @@ export namespace Sync {
     await loadJob(jobId);
     const failed = (await itemsOf(jobId)).filter((item) => item.status === "failed");
     const retried: SyncMessage[] = [];
-    for (const item of failed) {
-      if (await transition(item, ["failed"], "queued", { error: null, attempts: 0, finishedAt: null })) {
+    await transitionAll(failed, async (item, tally) => {
+      if (
+        await transition(item, ["failed"], "queued", { error: null, attempts: 0, finishedAt: null }, tally)
+      ) {
         retried.push({
           jobId,
           instanceId: item.instanceId,
@@ -441,7 +471,7 @@ export namespace Sync {
           spaceId: item.spaceId,
         });
       }
-    }
+    });
     await queue.send(retried);
     await Audit.record("sync.retry", { type: "sync", id: jobId }, { items: retried.length });
     return toJob(await loadJob(jobId));
@@ -452,9 +482,9 @@ export namespace Sync {
     const { now } = getRuntime();
     await loadJob(jobId);
     let cancelled = 0;
-    for (const item of await itemsOf(jobId)) {
-      if (item.status !== "queued") continue;
-      if (await transition(item, ["queued"], "cancelled", { finishedAt: now().toISOString() })) {
+    const queuedItems = (await itemsOf(jobId)).filter((item) => item.status === "queued");
+    await transitionAll(queuedItems, async (item, tally) => {
+      if (await transition(item, ["queued"], "cancelled", { finishedAt: now().toISOString() }, tally)) {
         cancelled++;
         await Access.setSync(item, {
           status: "cancelled",
@@ -463,7 +493,7 @@ export namespace Sync {
           updatedAt: now().toISOString(),
         });
       }
-    }
+    });
     await Audit.record("sync.cancel", { type: "sync", id: jobId }, { items: cancelled });
     return toJob(await loadJob(jobId));
   }
@@ -536,19 +566,74 @@ export namespace Sync {
     return pending;
   }
 
+  /** Instances this process has seen synced, so their first sync is recorded once. */
+  const firstSynced = new Set<string>();
+
   /**
    * Handles one sync message: writes the provider row into the space's Dify database. Safe to run
    * twice for the same message. Throws only for a transient failure that deserves another
    * delivery; everything else is recorded on the item.
    */
   export async function handle(message: SyncMessage, attempt: number): Promise<void> {
+    const [result] = await handleBatch([{ message, attempt }]);
+    if (result?.status === "rejected") throw result.reason;
+  }
+
+  /**
+   * Handles a batch of sync messages as the queue delivers them, each as `handle` does, with fewer
+   * table requests: the batch's grants are read together and the jobs' counters written once after
+   * the items are claimed and once after they finish. One settled result per delivery, in order.
+   */
+  export async function handleBatch(deliveries: Delivery[]): Promise<PromiseSettledResult<void>[]> {
+    const { now } = getRuntime();
+    const tally = new Tally();
+    try {
+      const grants = new Map(
+        (await Access.findMany(deliveries.map(({ message }) => message))).map((grant) => [
+          grantRef(grant),
+          grant,
+        ]),
+      );
+      // One conditional write per item claims it and returns it; a finished or cancelled one is left alone.
+      const claims = await Promise.allSettled(
+        deliveries.map(({ message, attempt }) =>
+          transition(
+            message,
+            ["queued", "running"],
+            "running",
+            { attempts: attempt, startedAt: now().toISOString() },
+            tally,
+          ),
+        ),
+      );
+      // The counters follow every claim that was written, even when another claim failed.
+      await tally.flush();
+      const results = await Promise.allSettled(
+        deliveries.map(async ({ message, attempt }, index) => {
+          const claim = claims[index] as PromiseSettledResult<StoredItem | null>;
+          if (claim.status === "rejected") throw claim.reason;
+          if (claim.value)
+            await run(message, attempt, claim.value, grants.get(grantRef(message)) ?? null, tally);
+        }),
+      );
+      await tally.flush();
+      return results;
+    } catch (error) {
+      return deliveries.map(() => ({ status: "rejected", reason: error }));
+    }
+  }
+
+  const grantRef = (ref: { instanceId: string; platformId: string; spaceId: string }) =>
+    `${ref.instanceId}/${ref.platformId}/${ref.spaceId}`;
+
+  async function run(
+    message: SyncMessage,
+    attempt: number,
+    item: StoredItem,
+    grant: Access.Stored | null,
+    tally: Tally,
+  ): Promise<void> {
     const { store, now } = getRuntime();
-    // One conditional write claims the item and returns it; a finished or cancelled one is left alone.
-    const item = await transition(message, ["queued", "running"], "running", {
-      attempts: attempt,
-      startedAt: now().toISOString(),
-    });
-    if (!item) return;
     const running: StoredItem = { ...item, status: "running" };
     const context = {
       jobId: item.jobId,
@@ -559,7 +644,6 @@ export namespace Sync {
     };
     try {
       const { instance, settings } = await jobContext(message);
-      const grant = await Access.find(message.instanceId, message.platformId, message.spaceId);
       if (!grant)
         throw new AppError("access_removed", "The space's access was removed before the sync ran.", {
           status: 409,
@@ -584,12 +668,18 @@ export namespace Sync {
         }),
       );
       const at = now().toISOString();
-      await transition(running, ["running"], "synced", {
-        error: null,
-        providerId: result.providerId,
-        repairedDrift: result.repairedDrift,
-        finishedAt: at,
-      });
+      await transition(
+        running,
+        ["running"],
+        "synced",
+        {
+          error: null,
+          providerId: result.providerId,
+          repairedDrift: result.repairedDrift,
+          finishedAt: at,
+        },
+        tally,
+      );
       await Access.setSync(
         grant,
         {
@@ -602,12 +692,13 @@ export namespace Sync {
         },
         { providerId: result.providerId, digest: result.digest },
       );
-      if (!instance.firstSyncedAt) {
+      if (!instance.firstSyncedAt && !firstSynced.has(instance.id)) {
         await store.patch(
           Keys.instance(instance.id),
           { firstSyncedAt: at },
-          { condition: "attribute_not_exists(#first)", names: { "#first": "firstSyncedAt" } },
+          { if: ifMissing("firstSyncedAt") },
         );
+        firstSynced.add(instance.id);
       }
       logger.info("space synced", { ...context, action: result.action, repairedDrift: result.repairedDrift });
     } catch (error) {
@@ -618,12 +709,12 @@ export namespace Sync {
           ? { code: "dify_unreachable", message: `Dify's database could not be reached. ${error.message}` }
           : { code: error.code, message: error.message };
       const at = now().toISOString();
-      if ((!isAppError(error) || TRANSIENT.has(failure.code)) && attempt < MAX_ATTEMPTS) {
-        await transition(running, ["running"], "queued", { error: failure });
+      if ((!isAppError(error) || TRANSIENT.has(failure.code)) && attempt < MAX_RECEIVES) {
+        await transition(running, ["running"], "queued", { error: failure }, tally);
         logger.warn("sync will be retried", { ...context, code: failure.code });
         throw error;
       }
-      await transition(running, ["running"], "failed", { error: failure, finishedAt: at });
+      await transition(running, ["running"], "failed", { error: failure, finishedAt: at }, tally);
       await Access.setSync(item, {
         status: "failed",
         jobId: item.jobId,
@@ -664,7 +755,7 @@ export namespace Sync {
   ): Promise<Job[]> {
     const { store } = getRuntime();
     const byPlatform = new Map<string, string[]>();
-    for await (const grant of store.all<Access.Stored>({ pk: `GRANT#${instanceId}` })) {
+    for await (const grant of store.all<Access.Stored>(Keys.grants(instanceId))) {
       if (!Access.providerOf(grant)) continue;
       byPlatform.set(grant.platformId, [...(byPlatform.get(grant.platformId) ?? []), grant.spaceId]);
     }
@@ -702,7 +793,7 @@ export namespace Sync {
   > {
     const { store } = getRuntime();
     const results: Array<{ instanceId: string; changed: boolean; jobs: number; error?: string }> = [];
-    for await (const instance of store.all<Instance.Stored>({ pk: "INSTANCE" })) {
+    for await (const instance of store.all<Instance.Stored>(Keys.instances())) {
       if (!instance.firstSyncedAt || !instance.enabled) continue;
       try {
         const before = await Instance.tools(instance.id);

@@ -10,22 +10,14 @@ import { uiContentSecurityPolicy } from "../../web/csp";
 import { createApi } from "../api/app";
 import { Actor } from "../core/actor";
 import { Auth } from "../core/auth";
-import { readConfig } from "../core/config";
-import { Envelope } from "../core/crypto/envelope";
-import { DifyPools } from "../core/dify/connection";
 import { logger } from "../core/log";
-import { MemoryQueue } from "../core/queue/memory";
-import { Runtime } from "../core/runtime";
-import { LocalSecretStore } from "../core/secrets/local";
-import { Store } from "../core/store";
 import { Sync } from "../core/sync";
 import { createGateway } from "../gateway/core";
 import { nodeGateway } from "../gateway/node";
 import { createStoreResolver, usageWriter } from "../gateway/resolver";
 import { createPooledUpstream } from "../gateway/upstream-pooled";
 import { createUsageRecorder } from "../gateway/usage";
-import { securePrivateDir } from "./data-dir";
-import { startDynalite } from "./dynalite";
+import { startLocalRuntime } from "./runtime";
 
 export interface LocalOptions {
   dataDir: string;
@@ -48,36 +40,13 @@ const PLACEHOLDER = `<!doctype html><html lang="en"><head><meta charset="utf-8">
  * at /, over DynamoDB served by dynalite, secrets in an encrypted file and the in-process queue.
  */
 export async function startLocal(options: LocalOptions) {
-  securePrivateDir(options.dataDir);
-  const tableName = "spacegate";
-  const dynamo = await startDynalite({
-    path: options.inMemory ? undefined : path.join(options.dataDir, "dynamodb"),
-    socketDir: options.dataDir,
-    tableName,
+  const { runtime, dynamo, close } = await startLocalRuntime({
+    dataDir: options.dataDir,
+    inMemory: options.inMemory,
+    config: { publicUrl: (options.publicUrl ?? `http://localhost:${options.port}`).replace(/\/+$/, "") },
+    worker: true,
   });
-  const secrets = new LocalSecretStore(options.dataDir);
-  const config = {
-    ...readConfig(),
-    tableName,
-    publicUrl: (options.publicUrl ?? `http://localhost:${options.port}`).replace(/\/+$/, ""),
-  };
-  const queue = new MemoryQueue();
-  const pools = new DifyPools();
-  const runtime: Runtime = {
-    config,
-    store: new Store(dynamo.client, tableName),
-    secrets,
-    envelope: new Envelope(secrets),
-    queue,
-    pools,
-    now: () => new Date(),
-  };
-  Runtime.set(runtime);
   const { generatedPassword } = await Auth.ensureAdmin(options.adminPassword);
-  // The worker, in process: the same handler the SQS function runs, with the same retry rules.
-  queue.consume((message, attempt) =>
-    Actor.run({ type: "system", id: "worker" }, () => Sync.handle(message, attempt)),
-  );
   const refresh = setInterval(
     () =>
       void Actor.run({ type: "system", id: "refresh" }, () => Sync.refresh()).catch((error) =>
@@ -158,9 +127,7 @@ export async function startLocal(options: LocalOptions) {
       await upstream.close();
       usage.stop();
       await usage.flushNow().catch(() => {});
-      await queue.close();
-      await pools.closeAll();
-      await dynamo.close();
+      await close();
     },
   };
 }

@@ -319,11 +319,13 @@ describe("sync jobs", () => {
     const sturdyId = await t.createInstance({ name: "Sturdy", upstreamUrl: upstream.mcpUrl });
     const ordinary = dify.spaces.slice(0, 3);
     const [broken, ...others] = ordinary;
-    // DynamoDB refuses the first write of one space's item, as it does when an internal error outlasts the retries.
-    const itemOf = `ITEM#${sturdyId}#${platformId}#${broken!.id}`;
+    // The space has access already; DynamoDB refuses the sync's first write to it, as it does when an
+    // internal error outlasts the retries.
+    await t.request("PUT", `/api/instances/${sturdyId}/access/${platformId}/${broken!.id}`, {});
+    const grantOf = `"sk":"${platformId}#${broken!.id}"`;
     let refused = 0;
     const release = interceptDynamo(t.runtime.store, (command, input) => {
-      if (command === "PutItemCommand" && refused === 0 && input.includes(itemOf)) {
+      if (command === "UpdateItemCommand" && refused === 0 && input.includes(grantOf)) {
         refused++;
         throw internalError();
       }

@@ -254,8 +254,6 @@ async function startProduct(upstream: ServerRequest) {
     const at = new Date().toISOString();
     const grant: AccessTypes.Stored = {
       ...Keys.grant(instanceId, platformId, spaceId),
-      gsi1pk: `PGRANT#${platformId}`,
-      gsi1sk: `${spaceId}#${instanceId}`,
       instanceId,
       platformId,
       spaceId,

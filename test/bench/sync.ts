@@ -15,15 +15,16 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import path from "node:path";
 import pg from "pg";
+import { createDifyFixture, databaseSettings } from "../../dev/dify-fixture";
+import { startEmbeddedPostgres } from "../../dev/embedded-postgres";
+import { startMcpUpstream } from "../../dev/mcp-upstream";
 import { logger } from "../../functions/core/log";
 import type { MemoryQueue } from "../../functions/core/queue/memory";
 import { startLocal } from "../../functions/local/server";
-import { createDifyFixture, databaseSettings } from "../support/dify-fixture";
-import { startEmbeddedPostgres } from "../support/embedded-postgres";
-import { startMcpUpstream } from "../support/mcp-upstream";
+import { interceptDynamo } from "../support/dynamodb-faults";
 
 const SPACES = Number(process.env.SPACES ?? 1000);
-const AIM_SPACES_PER_SECOND = 50;
+const AIM_SPACES_PER_SECOND = 100;
 
 // A line per request and per synced space would bury the figures; LOG_LEVEL=INFO brings them back.
 if (!process.env.POWERTOOLS_LOG_LEVEL && !process.env.LOG_LEVEL) logger.setLogLevel("WARN");
@@ -67,13 +68,10 @@ async function main() {
   cleanups.push(() => local.close());
   const queue = local.runtime.queue as MemoryQueue;
   const tableOperations = new Map<string, number>();
-  const doc = local.runtime.store.doc;
-  const send = doc.send.bind(doc) as (command: object) => Promise<unknown>;
-  (doc as unknown as { send: typeof send }).send = (command) => {
-    const kind = command.constructor.name.replace(/Command$/, "");
+  interceptDynamo(local.runtime.store, (command) => {
+    const kind = command.replace(/Command$/, "");
     tableOperations.set(kind, (tableOperations.get(kind) ?? 0) + 1);
-    return send(command);
-  };
+  });
   const operationCounts = () => new Map(tableOperations);
 
   let token = "";
@@ -105,6 +103,7 @@ async function main() {
     const queriesBefore = queries.of("dify");
     const operationsBefore = operationCounts();
     const began = performance.now();
+    const cpuBefore = process.cpuUsage();
     const job = await api<Job>("POST", "/api/syncs", {
       platformId: platform.id,
       instanceIds: [instance.id],
@@ -113,6 +112,7 @@ async function main() {
     const accepted = performance.now();
     await queue.idle();
     const finished = performance.now();
+    const cpu = process.cpuUsage(cpuBefore);
     const roundTrips = queries.of("dify") - queriesBefore;
     const operations = [...operationCounts()].map(
       ([kind, count]) => [kind, (count - (operationsBefore.get(kind) ?? 0)) / spaceIds.length] as const,
@@ -127,6 +127,7 @@ async function main() {
       acceptedSeconds: (accepted - began) / 1000,
       perSecond: spaceIds.length / seconds,
       roundTripsPerSpace: roundTrips / spaceIds.length,
+      cpuMsPerSpace: (cpu.user + cpu.system) / 1000 / spaceIds.length,
       operationsPerSpace: operations.reduce((sum, [, count]) => sum + count, 0),
       operations: operations
         .filter(([, count]) => count > 0)
@@ -142,7 +143,7 @@ async function main() {
   );
   console.log("");
   console.log(
-    "run              | spaces/s | total s | 202 after s | Dify round trips/space | table ops/space",
+    "run              | spaces/s | total s | 202 after s | Dify round trips/space | table ops/space | CPU ms/space",
   );
   const rows = [
     { name: "first sync", result: await sync() },
@@ -152,7 +153,7 @@ async function main() {
     console.log(
       `${name.padEnd(17)}|${result.perSecond.toFixed(1).padStart(9)} |${result.seconds.toFixed(2).padStart(8)} |` +
         `${result.acceptedSeconds.toFixed(2).padStart(12)} |${result.roundTripsPerSpace.toFixed(2).padStart(23)} |` +
-        `${result.operationsPerSpace.toFixed(1).padStart(16)}`,
+        `${result.operationsPerSpace.toFixed(1).padStart(16)} |${result.cpuMsPerSpace.toFixed(2).padStart(13)}`,
     );
   }
   for (const { name, result } of rows) console.log(`table ops/space in the ${name}: ${result.operations}`);

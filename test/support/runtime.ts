@@ -4,15 +4,7 @@ import path from "node:path";
 import { createApi } from "../../functions/api/app";
 import { loginLimiter } from "../../functions/api/routes/auth";
 import { Auth } from "../../functions/core/auth";
-import { readConfig } from "../../functions/core/config";
-import { Envelope } from "../../functions/core/crypto/envelope";
-import { DifyPools } from "../../functions/core/dify/connection";
-import { MemoryQueue } from "../../functions/core/queue/memory";
-import { Runtime } from "../../functions/core/runtime";
-import { LocalSecretStore } from "../../functions/core/secrets/local";
-import { Store } from "../../functions/core/store";
-import { Sync } from "../../functions/core/sync";
-import { startDynalite } from "../../functions/local/dynalite";
+import { startLocalRuntime } from "../../functions/local/runtime";
 import { databaseSettings } from "./dify-fixture";
 
 export const ADMIN_PASSWORD = "correct horse battery staple";
@@ -31,22 +23,17 @@ export class TestClock {
  * file under a temporary directory, the in-process queue; plus the API app and a signed-in client.
  */
 export async function startTestRuntime(options: { clock?: TestClock; publicUrl?: string } = {}) {
-  const tableName = "spacegate";
-  const dynamo = await startDynalite({ tableName });
   const dataDir = mkdtempSync(path.join(tmpdir(), "spacegate-test-"));
-  const secrets = new LocalSecretStore(dataDir);
-  const queue = new MemoryQueue({ backoffMs: () => 1 });
-  const runtime: Runtime = {
-    config: { ...readConfig({}), tableName, publicUrl: options.publicUrl ?? "https://gateway.example.test" },
-    store: new Store(dynamo.client, tableName),
-    secrets,
-    envelope: new Envelope(secrets),
-    queue,
-    pools: new DifyPools(),
-    now: options.clock?.now ?? (() => new Date()),
-  };
-  Runtime.set(runtime);
-  queue.consume((message, attempt) => Sync.handle(message, attempt));
+  const local = await startLocalRuntime({
+    dataDir,
+    inMemory: true,
+    env: {},
+    config: { publicUrl: options.publicUrl ?? "https://gateway.example.test" },
+    now: options.clock?.now,
+    queue: { backoffMs: () => 1 },
+    worker: true,
+  });
+  const { runtime, queue } = local;
   await Auth.ensureAdmin(ADMIN_PASSWORD);
   const api = createApi();
   const session = await Auth.login(ADMIN_PASSWORD);
@@ -109,9 +96,7 @@ export async function startTestRuntime(options: { clock?: TestClock; publicUrl?:
     request,
     async close() {
       loginLimiter.reset();
-      await queue.close();
-      await runtime.pools.closeAll();
-      await dynamo.close();
+      await local.close();
       rmSync(dataDir, { recursive: true, force: true });
     },
   };

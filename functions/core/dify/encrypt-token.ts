@@ -16,14 +16,22 @@ const NONCE_BYTES = 16;
 const TAG_BYTES = 16;
 const PUBLIC_PEM = /-----BEGIN (RSA )?PUBLIC KEY-----/;
 
+// Parsing a PEM costs more than encrypting with it; a sync uses each space's key several times.
+const parsedKeys = new Map<string, KeyObject | undefined>();
+
 const parsePublicKey = (value: string | null): KeyObject | undefined => {
   if (!value || !PUBLIC_PEM.test(value)) return undefined;
+  if (parsedKeys.has(value)) return parsedKeys.get(value);
+  let key: KeyObject | undefined;
   try {
-    const key = createPublicKey({ key: value, format: "pem" });
-    return key.asymmetricKeyType === "rsa" ? key : undefined;
+    const parsed = createPublicKey({ key: value, format: "pem" });
+    key = parsed.asymmetricKeyType === "rsa" ? parsed : undefined;
   } catch {
-    return undefined;
+    key = undefined;
   }
+  if (parsedKeys.size >= 2000) parsedKeys.delete(parsedKeys.keys().next().value as string);
+  parsedKeys.set(value, key);
+  return key;
 };
 
 const oaep = (key: KeyObject) => ({

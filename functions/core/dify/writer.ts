@@ -171,13 +171,26 @@ const DIGEST_COLUMNS = [
   "transport",
 ];
 
+// Every row of a sync holds the same tool list: its canonical form is worked out once.
+const canonicalTexts = new Map<string, unknown>();
+const canonicalColumn = (value: unknown): unknown => {
+  if (typeof value !== "string" || value.length < 1024) return canonical(parseJson(value));
+  let form = canonicalTexts.get(value);
+  if (form === undefined) {
+    form = canonical(parseJson(value));
+    if (canonicalTexts.size >= 16) canonicalTexts.delete(canonicalTexts.keys().next().value as string);
+    canonicalTexts.set(value, form);
+  }
+  return form;
+};
+
 /** What a person sees and edits in a provider row; encrypted values, author and timestamps left out. */
 const digestOf = (row: Row) => {
   const headers = parseJson(row.encrypted_headers);
   const credentials = parseJson(row.encrypted_credentials);
   return sha256(
     JSON.stringify([
-      ...DIGEST_COLUMNS.map((column) => canonical(parseJson(row[column] ?? null))),
+      ...DIGEST_COLUMNS.map((column) => canonicalColumn(row[column] ?? null)),
       headers && typeof headers === "object" ? Object.keys(headers).sort() : [],
       credentials && typeof credentials === "object"
         ? Object.keys(credentials).length > 0

@@ -1,36 +1,31 @@
-import type { Queue, SyncMessage } from "./index";
-
-export type MessageHandler = (message: SyncMessage, attempt: number) => Promise<void>;
-
-interface Pending {
-  message: SyncMessage;
-  attempt: number;
-}
+import { type BatchHandler, type Delivery, MAX_RECEIVES, type Queue, type SyncMessage } from "./index";
 
 /**
- * The queue of `npm start`: messages are handled in this process, a few at a time, with the rules
- * the SQS queue has on AWS: a message whose handler throws is delivered again after a backoff, and
- * after `maxReceives` deliveries it moves to the dead-letter list.
+ * The queue of `npm start`: messages are handled in this process, in batches of up to `batchSize`
+ * as the SQS worker receives them, with the rules the SQS queue has on AWS: a delivery the handler
+ * rejects is delivered again after a backoff, and after MAX_RECEIVES it moves to the dead-letter
+ * list.
  */
 export class MemoryQueue implements Queue {
   readonly deadLetters: SyncMessage[] = [];
-  private readonly waiting: Pending[] = [];
+  private readonly waiting: Delivery[] = [];
   private readonly timers = new Set<NodeJS.Timeout>();
   private running = 0;
-  private handler?: MessageHandler;
+  private handler?: BatchHandler;
   private idleWaiters: Array<() => void> = [];
   private closed = false;
   private paused = false;
 
   constructor(
     private readonly options: {
+      /** Batches handled at once. */
       concurrency?: number;
-      maxReceives?: number;
+      batchSize?: number;
       backoffMs?: (attempt: number) => number;
     } = {},
   ) {}
 
-  consume(handler: MessageHandler) {
+  consume(handler: BatchHandler) {
     this.handler = handler;
     this.pump();
   }
@@ -72,7 +67,7 @@ export class MemoryQueue implements Queue {
   }
 
   private pump() {
-    const concurrency = this.options.concurrency ?? 8;
+    const concurrency = this.options.concurrency ?? 2;
     while (
       !this.closed &&
       !this.paused &&
@@ -80,9 +75,9 @@ export class MemoryQueue implements Queue {
       this.running < concurrency &&
       this.waiting.length > 0
     ) {
-      const next = this.waiting.shift() as Pending;
+      const batch = this.waiting.splice(0, this.options.batchSize ?? 10);
       this.running++;
-      void this.deliver(this.handler, next);
+      void this.deliver(this.handler, batch);
     }
     if (this.isIdle() && !this.paused) {
       const waiters = this.idleWaiters;
@@ -91,26 +86,34 @@ export class MemoryQueue implements Queue {
     }
   }
 
-  private async deliver(handler: MessageHandler, pending: Pending) {
+  private async deliver(handler: BatchHandler, batch: Delivery[]) {
     try {
-      await handler(pending.message, pending.attempt);
-    } catch {
-      if (pending.attempt >= (this.options.maxReceives ?? 5)) {
-        this.deadLetters.push(pending.message);
-      } else if (!this.closed) {
-        const delay =
-          this.options.backoffMs?.(pending.attempt) ?? Math.min(30_000, 1000 * 2 ** (pending.attempt - 1));
-        const timer = setTimeout(() => {
-          this.timers.delete(timer);
-          this.waiting.push({ message: pending.message, attempt: pending.attempt + 1 });
-          this.pump();
-        }, delay);
-        timer.unref();
-        this.timers.add(timer);
-      }
+      const results = await handler(batch).catch((error) =>
+        batch.map((): PromiseSettledResult<unknown> => ({ status: "rejected", reason: error })),
+      );
+      batch.forEach((delivery, index) => {
+        if (results[index]?.status === "rejected") this.again(delivery);
+      });
     } finally {
       this.running--;
       this.pump();
     }
+  }
+
+  private again(delivery: Delivery) {
+    if (delivery.attempt >= MAX_RECEIVES) {
+      this.deadLetters.push(delivery.message);
+      return;
+    }
+    if (this.closed) return;
+    const delay =
+      this.options.backoffMs?.(delivery.attempt) ?? Math.min(30_000, 1000 * 2 ** (delivery.attempt - 1));
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      this.waiting.push({ message: delivery.message, attempt: delivery.attempt + 1 });
+      this.pump();
+    }, delay);
+    timer.unref();
+    this.timers.add(timer);
   }
 }

@@ -1,6 +1,9 @@
 import { ConditionalCheckFailedException, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import {
   BatchGetCommand,
+  type BatchGetCommandInput,
+  BatchWriteCommand,
+  type BatchWriteCommandInput,
   DeleteCommand,
   DynamoDBDocumentClient,
   GetCommand,
@@ -10,32 +13,19 @@ import {
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
 import { AppError, conflict } from "../errors";
+import type { Collection, Key } from "./keys";
 
 /**
- * One DynamoDB table holds everything. Keys (pk / sk, and GSI1 gsi1pk / gsi1sk where noted):
+ * The only code that knows DynamoDB. One table holds everything; ./keys.ts spells every key and
+ * tables them. Domain modules ask with keys, collections, typed conditions (`ifAbsent()`,
+ * `ifStatusIn(…)`, `ifMissing(…)`) and filters (`Filter.equals(…)`), never with expressions.
  *
- * | item                | pk                    | sk                          | gsi1pk               | gsi1sk     |
- * | ------------------- | --------------------- | --------------------------- | -------------------- | ---------- |
- * | admin login         | ADMIN                 | PASSWORD                    |                      |            |
- * | platform            | PLATFORM              | plt_…                       |                      |            |
- * | instance            | INSTANCE              | ins_…                       | IDENT#<identifier>*  |            |
- * | identifier claim    | IDENT#<identifier>    | IDENT                       |                      |            |
- * | access grant        | GRANT#ins_…           | plt_…#<spaceId>             | SPACE#plt_…#<space>  | ins_…      |
- * | token index         | TOKEN#<sha256 hex>    | TOKEN                       |                      |            |
- * | signed-out session  | SESSION#<session id>  | REVOKED (ttl: its expiry)   |                      |            |
- * | sync job            | JOB                   | job_…                       |                      |            |
- * | sync job item       | JOB#job_…             | ITEM#ins_…#plt_…#<spaceId>  |                      |            |
- * | audit event         | AUDIT                 | <ISO time>#aud_…            |                      |            |
- *
- * Ids are time-sortable, so a query on a collection's pk lists it oldest first (or newest first
- * with `reverse`). Every write is a single-item conditional write; entities carry a `version`
- * that each update checks and bumps (optimistic concurrency, a stale update is a 409 `conflict`).
- * Items with a `ttl` attribute (epoch seconds) expire.
+ * Every single-item write may carry a condition; entities carry a `version` that each `replace`
+ * checks and bumps (optimistic concurrency, a stale update is a 409 `conflict`). `putMany` writes
+ * up to 25 items per request (BatchWriteItem) without conditions, for items no one else writes
+ * yet. Items with a `ttl` attribute (epoch seconds) expire.
  */
-export interface Key {
-  pk: string;
-  sk: string;
-}
+export type { Collection, Key };
 
 export type Item = Key;
 
@@ -44,17 +34,92 @@ export interface Page<T> {
   nextCursor: string | null;
 }
 
-export interface QueryOptions {
-  pk: string;
-  index?: "gsi1";
-  skPrefix?: string;
+/** When a single-item write may happen. */
+export type Condition =
+  | { kind: "absent" }
+  | { kind: "in"; attribute: string; values: readonly (string | number | boolean)[] }
+  | { kind: "missing"; attribute: string };
+
+/** The item does not exist yet. */
+export const ifAbsent = (): Condition => ({ kind: "absent" });
+/** The item's `status` is one of these. */
+export const ifStatusIn = (...statuses: string[]): Condition => ({
+  kind: "in",
+  attribute: "status",
+  values: statuses,
+});
+/** The item has no such attribute yet. */
+export const ifMissing = (attribute: string): Condition => ({ kind: "missing", attribute });
+
+/** One test on an attribute (a dotted path reaches into maps), for filtering a query. */
+export interface Filter {
+  path: string;
+  op: "=" | ">=" | "<=";
+  value: string | number | boolean;
+}
+
+export const Filter = {
+  equals: (path: string, value: Filter["value"]): Filter => ({ path, op: "=", value }),
+  atLeast: (path: string, value: Filter["value"]): Filter => ({ path, op: ">=", value }),
+  atMost: (path: string, value: Filter["value"]): Filter => ({ path, op: "<=", value }),
+};
+
+export interface QueryOptions extends Collection {
   limit?: number;
   cursor?: string | null;
   reverse?: boolean;
-  filter?: { expression: string; names?: Record<string, string>; values?: Record<string, unknown> };
+  /** Every filter must hold. */
+  filter?: Filter[];
 }
 
 export const GSI1 = "gsi1";
+
+/** Names and values of one expression, each placeholder unique within it. */
+class Expression {
+  readonly names: Record<string, string> = {};
+  readonly values: Record<string, unknown> = {};
+  private count = 0;
+
+  name(path: string) {
+    return path
+      .split(".")
+      .map((part) => {
+        const placeholder = `#n${this.count++}`;
+        this.names[placeholder] = part;
+        return placeholder;
+      })
+      .join(".");
+  }
+
+  value(value: unknown) {
+    const placeholder = `:v${this.count++}`;
+    this.values[placeholder] = value;
+    return placeholder;
+  }
+
+  condition(condition: Condition): string {
+    switch (condition.kind) {
+      case "absent":
+        return `attribute_not_exists(${this.name("pk")})`;
+      case "missing":
+        return `attribute_not_exists(${this.name(condition.attribute)})`;
+      case "in":
+        return `${this.name(condition.attribute)} IN (${condition.values.map((v) => this.value(v)).join(", ")})`;
+    }
+  }
+
+  filter(filters: Filter[]): string {
+    return filters.map((f) => `${this.name(f.path)} ${f.op} ${this.value(f.value)}`).join(" AND ");
+  }
+
+  /** The parts for a command, leaving out empty maps (DynamoDB refuses them). */
+  attributes() {
+    return {
+      ExpressionAttributeNames: Object.keys(this.names).length ? this.names : undefined,
+      ExpressionAttributeValues: Object.keys(this.values).length ? this.values : undefined,
+    };
+  }
+}
 
 export class Store {
   readonly doc: DynamoDBDocumentClient;
@@ -77,11 +142,15 @@ export class Store {
     return (result.Item as T | undefined) ?? null;
   }
 
-  async batchGet<T extends Item>(keys: Key[]): Promise<T[]> {
+  /** The items that exist of these keys, in no particular order, 100 keys per request. */
+  async getMany<T extends Item>(keys: Key[], options: { consistent?: boolean } = {}): Promise<T[]> {
     const found: T[] = [];
     for (let start = 0; start < keys.length; start += 100) {
-      let request: Record<string, { Keys: Record<string, unknown>[] }> | undefined = {
-        [this.table]: { Keys: keys.slice(start, start + 100).map(({ pk, sk }) => ({ pk, sk })) },
+      let request: BatchGetCommandInput["RequestItems"] = {
+        [this.table]: {
+          Keys: keys.slice(start, start + 100).map(({ pk, sk }) => ({ pk, sk })),
+          ConsistentRead: options.consistent,
+        },
       };
       while (request && Object.keys(request).length > 0) {
         const result = await this.doc.send(new BatchGetCommand({ RequestItems: request }));
@@ -94,25 +163,48 @@ export class Store {
 
   /** Writes a new item; answers 409 `conflict` when one with the same key exists. */
   async create<T extends Item>(item: T, message = "It already exists."): Promise<T> {
+    if (!(await this.put(item, { if: ifAbsent() }))) throw conflict(message);
+    return item;
+  }
+
+  /**
+   * Writes an item whole. Without a condition it always writes (for items no one else edits, such
+   * as audit events); with one, it answers false and writes nothing when the condition fails.
+   */
+  async put<T extends Item>(item: T, options: { if?: Condition } = {}): Promise<T | false> {
+    const expression = new Expression();
     try {
       await this.doc.send(
         new PutCommand({
           TableName: this.table,
           Item: item as Record<string, unknown>,
-          ConditionExpression: "attribute_not_exists(pk)",
+          ConditionExpression: options.if ? expression.condition(options.if) : undefined,
+          ...expression.attributes(),
         }),
       );
       return item;
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) throw conflict(message);
+      if (error instanceof ConditionalCheckFailedException) return false;
       throw error;
     }
   }
 
-  /** Writes an item unconditionally (for items no one else edits, such as audit events). */
-  async put<T extends Item>(item: T): Promise<T> {
-    await this.doc.send(new PutCommand({ TableName: this.table, Item: item as Record<string, unknown> }));
-    return item;
+  /**
+   * Writes many items whole, 25 per request (BatchWriteItem), without conditions: for items whose
+   * keys no one else writes (a new job's items, a new credential's index entry).
+   */
+  async putMany(items: Item[]): Promise<void> {
+    for (let start = 0; start < items.length; start += 25) {
+      let request: BatchWriteCommandInput["RequestItems"] = {
+        [this.table]: items
+          .slice(start, start + 25)
+          .map((item) => ({ PutRequest: { Item: item as unknown as Record<string, unknown> } })),
+      };
+      while (request && Object.keys(request).length > 0) {
+        const result = await this.doc.send(new BatchWriteCommand({ RequestItems: request }));
+        request = result.UnprocessedItems as typeof request;
+      }
+    }
   }
 
   /**
@@ -121,14 +213,14 @@ export class Store {
    */
   async replace<T extends Item & { version: number }>(item: T, expectedVersion: number): Promise<T> {
     const next = { ...item, version: expectedVersion + 1 };
+    const expression = new Expression();
     try {
       await this.doc.send(
         new PutCommand({
           TableName: this.table,
           Item: next as unknown as Record<string, unknown>,
-          ConditionExpression: "#version = :expected",
-          ExpressionAttributeNames: { "#version": "version" },
-          ExpressionAttributeValues: { ":expected": expectedVersion },
+          ConditionExpression: `${expression.name("version")} = ${expression.value(expectedVersion)}`,
+          ...expression.attributes(),
         }),
       );
       return next;
@@ -143,48 +235,35 @@ export class Store {
   }
 
   /**
-   * Sets attributes of an existing item without a version check (counters, timestamps, statuses).
-   * Returns the item as it was before, or null when it does not exist or the condition failed.
+   * Sets attributes of an existing item without a version check (counters, timestamps, statuses),
+   * and adds to numbers in `add`. Returns the item as it was before, or null when it does not exist
+   * or the condition failed.
    */
   async patch(
     key: Key,
     set: Record<string, unknown>,
-    options: {
-      add?: Record<string, number>;
-      condition?: string;
-      names?: Record<string, string>;
-      values?: Record<string, unknown>;
-    } = {},
+    options: { add?: Record<string, number>; if?: Condition } = {},
   ): Promise<Record<string, unknown> | null> {
-    const names: Record<string, string> = { ...options.names };
-    const values: Record<string, unknown> = { ...options.values };
-    const sets: string[] = [];
-    const adds: string[] = [];
-    Object.entries(set).forEach(([name, value], index) => {
-      names[`#s${index}`] = name;
-      values[`:s${index}`] = value;
-      sets.push(`#s${index} = :s${index}`);
-    });
-    Object.entries(options.add ?? {}).forEach(([name, value], index) => {
-      names[`#a${index}`] = name;
-      values[`:a${index}`] = value;
-      adds.push(`#a${index} :a${index}`);
-    });
-    const expression = [
-      sets.length ? `SET ${sets.join(", ")}` : "",
-      adds.length ? `ADD ${adds.join(", ")}` : "",
-    ]
+    const expression = new Expression();
+    const sets = Object.entries(set).map(
+      ([name, value]) => `${expression.name(name)} = ${expression.value(value)}`,
+    );
+    const adds = Object.entries(options.add ?? {}).map(
+      ([name, value]) => `${expression.name(name)} ${expression.value(value)}`,
+    );
+    const update = [sets.length ? `SET ${sets.join(", ")}` : "", adds.length ? `ADD ${adds.join(", ")}` : ""]
       .filter(Boolean)
       .join(" ");
+    const condition = [`attribute_exists(${expression.name("pk")})`];
+    if (options.if) condition.push(expression.condition(options.if));
     try {
       const result = await this.doc.send(
         new UpdateCommand({
           TableName: this.table,
           Key: { pk: key.pk, sk: key.sk },
-          UpdateExpression: expression,
-          ConditionExpression: ["attribute_exists(pk)", options.condition].filter(Boolean).join(" AND "),
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: values,
+          UpdateExpression: update,
+          ConditionExpression: condition.join(" AND "),
+          ...expression.attributes(),
           ReturnValues: "ALL_OLD",
         }),
       );
@@ -195,18 +274,16 @@ export class Store {
     }
   }
 
-  async delete(
-    key: Key,
-    options: { condition?: string; names?: Record<string, string>; values?: Record<string, unknown> } = {},
-  ) {
+  /** Deletes an item; false when the condition failed. Deleting what is not there is no error. */
+  async delete(key: Key, options: { if?: Condition } = {}): Promise<boolean> {
+    const expression = new Expression();
     try {
       await this.doc.send(
         new DeleteCommand({
           TableName: this.table,
           Key: { pk: key.pk, sk: key.sk },
-          ConditionExpression: options.condition,
-          ExpressionAttributeNames: options.names,
-          ExpressionAttributeValues: options.values,
+          ConditionExpression: options.if ? expression.condition(options.if) : undefined,
+          ...expression.attributes(),
         }),
       );
       return true;
@@ -218,23 +295,17 @@ export class Store {
 
   /** One page of a collection. `cursor` is the opaque `nextCursor` of the page before. */
   async query<T extends Item>(options: QueryOptions): Promise<Page<T>> {
-    const pkName = options.index ? "gsi1pk" : "pk";
-    const skName = options.index ? "gsi1sk" : "sk";
+    const expression = new Expression();
+    const pk = expression.name(options.index ? "gsi1pk" : "pk");
+    const keyCondition = options.skPrefix
+      ? `${pk} = ${expression.value(options.pk)} AND begins_with(${expression.name(options.index ? "gsi1sk" : "sk")}, ${expression.value(options.skPrefix)})`
+      : `${pk} = ${expression.value(options.pk)}`;
     const input: QueryCommandInput = {
       TableName: this.table,
       IndexName: options.index ? GSI1 : undefined,
-      KeyConditionExpression: options.skPrefix ? "#pk = :pk AND begins_with(#sk, :sk)" : "#pk = :pk",
-      ExpressionAttributeNames: {
-        "#pk": pkName,
-        ...(options.skPrefix ? { "#sk": skName } : {}),
-        ...options.filter?.names,
-      },
-      ExpressionAttributeValues: {
-        ":pk": options.pk,
-        ...(options.skPrefix ? { ":sk": options.skPrefix } : {}),
-        ...options.filter?.values,
-      },
-      FilterExpression: options.filter?.expression,
+      KeyConditionExpression: keyCondition,
+      FilterExpression: options.filter?.length ? expression.filter(options.filter) : undefined,
+      ...expression.attributes(),
       ScanIndexForward: !options.reverse,
       ExclusiveStartKey: decodeCursor(options.cursor, options),
     };

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Store } from "../../../functions/core/store";
+import { Filter, Store } from "../../../functions/core/store";
 import { startDynalite } from "../../../functions/local/dynalite";
 
 let dynamo: Awaited<ReturnType<typeof startDynalite>>;
@@ -58,7 +58,7 @@ describe("Store", () => {
       pk: "F",
       reverse: true,
       limit: 5,
-      filter: { expression: "#even = :yes", names: { "#even": "even" }, values: { ":yes": true } },
+      filter: [Filter.equals("even", true)],
     });
     expect(page.items.map((item) => item.sk)).toEqual(["28", "26", "24", "22", "20"]);
     expect(page.nextCursor).not.toBeNull();

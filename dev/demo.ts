@@ -1,10 +1,10 @@
 import { rmSync } from "node:fs";
 import path from "node:path";
-import { createDifyFixture, databaseSettings } from "../../test/support/dify-fixture";
-import { startEmbeddedPostgres } from "../../test/support/embedded-postgres";
-import { startMcpUpstream } from "../../test/support/mcp-upstream";
-import { logger } from "../core/log";
-import { startLocal } from "./server";
+import { logger } from "../functions/core/log";
+import { startLocal } from "../functions/local/server";
+import { createDifyFixture, databaseSettings } from "./dify-fixture";
+import { startEmbeddedPostgres } from "./embedded-postgres";
+import { startMcpUpstream } from "./mcp-upstream";
 
 const SPACE_NAMES = ["Marketing", "Engineering", "Customer Support"];
 
