@@ -53,6 +53,8 @@ export type McpUpstreamOptions = {
   version?: string;
   /** Extra generated tools, named tool_001, tool_002, ... */
   toolCount?: number;
+  /** Lists no tools at all, not even the fixed ones. */
+  noTools?: boolean;
   /** The generated tools' descriptions (default "Generated tool number N."). */
   describeTool?: (index: number) => string;
   /** Makes tools/list paginate with nextCursor. */
@@ -271,7 +273,9 @@ const shutDown = (server: HttpServer) =>
  * /sse + /messages, with the tools echo, add, slow, headers and `toolCount` generated ones.
  */
 export async function startMcpUpstream(options: McpUpstreamOptions = {}): Promise<McpUpstream> {
-  const tools = [...fixedTools, ...generatedTools(options.toolCount ?? 0, options.describeTool)];
+  const tools = options.noTools
+    ? []
+    : [...fixedTools, ...generatedTools(options.toolCount ?? 0, options.describeTool)];
   const gate = new Gate();
   const requests: RecordedRequest[] = [];
   const streamable = new Map<string, StreamableHTTPServerTransport>();

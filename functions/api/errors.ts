@@ -6,8 +6,15 @@ import type { ZodError } from "zod";
 import { AppError } from "../core/errors";
 import { logger } from "../core/log";
 
-export const issuesOf = (error: ZodError) =>
-  error.issues.map((issue) => ({ path: issue.path.join(".") || "(body)", message: issue.message }));
+/** The first problem of each field: the one to fix first. */
+export const issuesOf = (error: ZodError) => {
+  const issues = new Map<string, string>();
+  for (const issue of error.issues) {
+    const path = issue.path.join(".") || "(body)";
+    if (!issues.has(path)) issues.set(path, issue.message);
+  }
+  return [...issues].map(([path, message]) => ({ path, message }));
+};
 
 export const invalidRequest = (error: ZodError) =>
   new AppError(

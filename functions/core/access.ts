@@ -471,8 +471,9 @@ export namespace Access {
   /** The provider row of ours in the space's Dify, if a sync has written one. */
   export const providerOf = (grant: Stored) => grant.providerId ?? grant.sync?.providerId ?? null;
 
-  const target = (grant: Pick<Stored, "instanceId" | "platformId" | "spaceId">) => ({
+  const target = (grant: Pick<Stored, "instanceId" | "platformId" | "spaceId" | "spaceName">) => ({
     type: "access" as const,
     id: `${grant.instanceId}/${grant.platformId}/${grant.spaceId}`,
+    name: grant.spaceName,
   });
 }

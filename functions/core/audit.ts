@@ -15,7 +15,8 @@ export namespace Audit {
     at: z.string(),
     actor: z.object({ type: z.enum(["admin", "system"]), id: z.string(), ip: z.string().optional() }),
     action: z.string(),
-    target: z.object({ type: TargetType, id: z.string() }),
+    /** `name`: what the target was called when the event was recorded (a space's name, say). */
+    target: z.object({ type: TargetType, id: z.string(), name: z.string().optional() }),
     details: z.record(z.string(), z.unknown()).optional(),
   });
   export type Event = z.infer<typeof Event>;
@@ -36,7 +37,7 @@ export namespace Audit {
    */
   export async function record(
     action: string,
-    target: { type: TargetType; id: string },
+    target: { type: TargetType; id: string; name?: string },
     details?: Record<string, unknown>,
   ): Promise<Event> {
     const { store, now } = getRuntime();

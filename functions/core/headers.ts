@@ -1,56 +1,8 @@
 import { z } from "zod";
 import { getRuntime } from "./runtime";
+import type { HeaderMap, HeaderUpdate } from "./schemas";
 
-/** Headers the gateway sets or drops itself; a pass-through header may not name them. */
-const RESERVED = new Set([
-  "host",
-  "connection",
-  "content-length",
-  "content-type",
-  "accept",
-  "transfer-encoding",
-  "keep-alive",
-  "upgrade",
-  "te",
-  "trailer",
-  "proxy-authorization",
-  "proxy-authenticate",
-  "proxy-connection",
-  "mcp-session-id",
-  "mcp-protocol-version",
-  "last-event-id",
-  "x-forwarded-for",
-  "x-forwarded-proto",
-]);
-
-export const HeaderName = z
-  .string()
-  .min(1)
-  .max(100)
-  .regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, "A header name has letters, digits and - only, no spaces")
-  .refine((name) => !RESERVED.has(name.toLowerCase()), "The gateway sets this header itself");
-
-export const HeaderValue = z
-  .string()
-  .max(8192)
-  .regex(/^[^\r\n\0]*$/, "A header value cannot contain line breaks");
-
-/** Pass-through headers as given in a request: name to plain value. */
-export const HeaderMap = z
-  .record(HeaderName, HeaderValue)
-  .refine((map) => Object.keys(map).length <= 50, "At most 50 headers")
-  .refine(
-    (map) => new Set(Object.keys(map).map((name) => name.toLowerCase())).size === Object.keys(map).length,
-    "Header names must differ in more than case",
-  );
-export type HeaderMap = z.infer<typeof HeaderMap>;
-
-/**
- * A new set of headers for an update: every name to keep, with a new value or `{ keep: true }` to
- * keep the stored one without sending it back. Names left out are removed.
- */
-export const HeaderUpdate = z.record(HeaderName, z.union([HeaderValue, z.object({ keep: z.literal(true) })]));
-export type HeaderUpdate = z.infer<typeof HeaderUpdate>;
+export { HeaderMap, HeaderName, HeaderUpdate, HeaderValue } from "./schemas";
 
 /** How headers are stored: each value sealed by the envelope, with a masked preview to show. */
 export type SealedHeaders = Record<string, { sealed: string; preview: string }>;

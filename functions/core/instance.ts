@@ -3,8 +3,6 @@ import { z } from "zod";
 import { Audit } from "./audit";
 import { AppError, assertVersion, isAppError, notFound } from "./errors";
 import {
-  HeaderMap,
-  HeaderUpdate,
   MaskedHeaders,
   maskHeaders,
   openHeaders,
@@ -15,102 +13,21 @@ import {
 import { createId, idPattern } from "./id";
 import { discoverTools, ToolsSnapshot } from "./mcp/discover";
 import { getRuntime } from "./runtime";
+import { InstanceInput } from "./schemas";
 import { Keys } from "./store/keys";
 import { defaultStreams, type StreamSettings, streamsOf } from "./streams";
 
-const IDENTIFIER = /^[a-z0-9_-]{1,24}$/;
-
-/** Client headers no instance may have forwarded: credentials, and what the gateway says itself. */
-const forwardRefused = new Set([
-  "authorization",
-  "x-api-key",
-  "cookie",
-  "proxy-authorization",
-  "host",
-  "forwarded",
-  "x-forwarded-for",
-  "x-forwarded-host",
-  "x-forwarded-proto",
-  "x-real-ip",
-]);
-
-const httpUrl = z
-  .string()
-  .trim()
-  .max(2048)
-  .refine((value) => {
-    try {
-      const url = new URL(value);
-      return (url.protocol === "http:" || url.protocol === "https:") && !url.username && !url.password;
-    } catch {
-      return false;
-    }
-  }, "Give an http:// or https:// URL, without user name or password in it");
-
 export namespace Instance {
-  export const Transport = z.enum(["streamable-http", "sse"]);
-  export const Identifier = z
-    .string()
-    .regex(IDENTIFIER, "Use 1 to 24 lowercase letters, digits, - or _ (Dify's rule for server identifiers)");
-  export const Icon = z.object({
-    emoji: z.string().min(1).max(16).default("🔗"),
-    background: z
-      .string()
-      .regex(/^#[0-9A-Fa-f]{6}$/, "A colour like #6366F1")
-      .default("#6366F1"),
-  });
-  export const Timeouts = z.object({
-    timeout: z.number().min(1).max(600).default(30),
-    sseReadTimeout: z.number().min(1).max(3600).default(300),
-  });
-  export const Upstream = z.object({ url: httpUrl, transport: Transport });
-  export const Streams = z.object({
-    onLambda: z.boolean().default(defaultStreams.onLambda),
-    maxSeconds: z.number().int().min(10).max(890).default(defaultStreams.maxSeconds),
-    perSpace: z.number().int().min(1).max(1000).default(defaultStreams.perSpace),
-  });
-  /** Client headers the gateway forwards to this upstream beyond what MCP itself needs. */
-  export const ForwardHeaders = z
-    .array(
-      z
-        .string()
-        .regex(/^[A-Za-z0-9-]{1,100}$/, "A header name of letters, digits and - only")
-        .transform((name) => name.toLowerCase())
-        .refine((name) => !forwardRefused.has(name), "The gateway never forwards this header"),
-    )
-    .max(20);
-
-  export const Create = z.object({
-    name: z.string().trim().min(1).max(40, "At most 40 characters (Dify's limit)"),
-    identifier: Identifier.optional(),
-    description: z.string().trim().max(1000).default(""),
-    upstream: Upstream,
-    headers: HeaderMap.default({}),
-    icon: Icon.default({ emoji: "🔗", background: "#6366F1" }),
-    timeouts: Timeouts.default({ timeout: 30, sseReadTimeout: 300 }),
-    enabled: z.boolean().default(true),
-    streams: Streams.default(defaultStreams),
-    forwardHeaders: ForwardHeaders.default([]),
-  });
+  export const Transport = InstanceInput.Transport;
+  export const Identifier = InstanceInput.Identifier;
+  export const Icon = InstanceInput.Icon;
+  export const Timeouts = InstanceInput.Timeouts;
+  export const Upstream = InstanceInput.Upstream;
+  export const Streams = InstanceInput.Streams;
+  export const ForwardHeaders = InstanceInput.ForwardHeaders;
+  export const Create = InstanceInput.Create;
   export type Create = z.input<typeof Create>;
-
-  export const Update = z.object({
-    name: z.string().trim().min(1).max(40, "At most 40 characters (Dify's limit)").optional(),
-    identifier: Identifier.optional(),
-    description: z.string().trim().max(1000).optional(),
-    upstream: Upstream.optional(),
-    headers: HeaderUpdate.optional(),
-    icon: z
-      .object({ emoji: z.string().min(1).max(16), background: z.string().regex(/^#[0-9A-Fa-f]{6}$/) })
-      .optional(),
-    timeouts: z
-      .object({ timeout: z.number().min(1).max(600), sseReadTimeout: z.number().min(1).max(3600) })
-      .optional(),
-    enabled: z.boolean().optional(),
-    streams: Streams.optional(),
-    forwardHeaders: ForwardHeaders.optional(),
-    version: z.number().int().min(1).optional(),
-  });
+  export const Update = InstanceInput.Update;
   export type Update = z.input<typeof Update>;
 
   export const Discovery = z.union([

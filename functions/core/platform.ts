@@ -7,59 +7,17 @@ import { getSpace, getSpaces, listSpaces, type Space } from "./dify/spaces";
 import { AppError, assertVersion, notFound } from "./errors";
 import { createId, idPattern } from "./id";
 import { getRuntime } from "./runtime";
+import { PlatformInput } from "./schemas";
 import { SecretName } from "./secrets";
 import { Keys } from "./store/keys";
 
-const hostname = z
-  .string()
-  .trim()
-  .min(1)
-  .max(253)
-  .regex(/^[A-Za-z0-9._:[\]-]+$/, "Give a host name or IP address, without a scheme or path");
-
 export namespace Platform {
-  export const Kind = z.enum(["dify-community", "dify-enterprise"]);
-  /**
-   * `verify-full` (the default) checks the server's certificate and host name against the given CA,
-   * else the system's CAs and the Amazon RDS bundle; `require` encrypts without verifying anything.
-   */
-  export const SslMode = z.enum(["disable", "require", "verify-full"]);
-
-  const pem = z
-    .string()
-    .max(20_000)
-    .refine((value) => value.includes("-----BEGIN CERTIFICATE-----"), "Paste the CA certificate in PEM form");
-
-  const databaseFields = {
-    host: hostname,
-    port: z.number().int().min(1).max(65_535),
-    database: z.string().trim().min(1).max(63),
-    user: z.string().trim().min(1).max(63),
-    password: z.string().min(1).max(1024),
-    ssl: SslMode,
-    caPem: pem.optional(),
-  };
-
-  export const Database = z.object({
-    ...databaseFields,
-    port: databaseFields.port.default(5432),
-    ssl: SslMode.default("verify-full"),
-  });
-
-  export const Create = z.object({
-    name: z.string().trim().min(1).max(80),
-    kind: Kind,
-    database: Database,
-  });
+  export const Kind = PlatformInput.Kind;
+  export const SslMode = PlatformInput.SslMode;
+  export const Database = PlatformInput.Database;
+  export const Create = PlatformInput.Create;
   export type Create = z.input<typeof Create>;
-
-  export const Update = z.object({
-    name: z.string().trim().min(1).max(80).optional(),
-    kind: Kind.optional(),
-    /** Fields left out keep their value; the password is only replaced when one is given. */
-    database: z.object(databaseFields).partial().optional(),
-    version: z.number().int().min(1).optional(),
-  });
+  export const Update = PlatformInput.Update;
   export type Update = z.input<typeof Update>;
 
   export const Info = z.object({

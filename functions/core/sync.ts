@@ -6,7 +6,6 @@ import { Audit } from "./audit";
 import type { DatabaseSettings } from "./dify/connection";
 import { removeProvider, writeProvider } from "./dify/writer";
 import { AppError, isAppError, notFound } from "./errors";
-import { HeaderMap } from "./headers";
 import { createId, idPattern } from "./id";
 import { Instance } from "./instance";
 import { logger } from "./log";
@@ -14,6 +13,7 @@ import { discoverTools, type ToolsSnapshot } from "./mcp/discover";
 import { Platform } from "./platform";
 import { type Delivery, MAX_RECEIVES, type SyncMessage } from "./queue";
 import { getRuntime } from "./runtime";
+import { SyncInput } from "./schemas";
 import { ifMissing, ifStatusIn } from "./store";
 import { Keys } from "./store/keys";
 
@@ -39,14 +39,7 @@ export namespace Sync {
   export type ItemStatus = z.infer<typeof ItemStatus>;
   export const JobStatus = z.enum(["queued", "running", "done", "failed", "cancelled"]);
 
-  export const Start = z.object({
-    platformId: z.string().min(1).max(64),
-    instanceIds: z.array(z.string().min(1).max(64)).min(1, "Choose at least one instance").max(50),
-    spaces: z
-      .array(z.object({ spaceId: z.string().min(1).max(64), headers: HeaderMap.optional() }))
-      .min(1, "Choose at least one space")
-      .max(5000),
-  });
+  export const Start = SyncInput.Start;
   export type Start = z.input<typeof Start>;
 
   const Counts = z.object({
@@ -545,7 +538,15 @@ export namespace Sync {
         } catch (error) {
           // The upstream is down or refusing now: the last tools it listed still serve Dify best.
           const last = await Instance.tools(instance.id);
-          if (!last) throw error;
+          // Another delivery would not list them either: say why now rather than after five tries.
+          if (!last)
+            throw new AppError(
+              "discovery_failed",
+              `The tools of ${instance.name} could not be listed, so there is nothing to give Dify: ${
+                isAppError(error) ? error.message : "the MCP server did not answer as expected."
+              } Fix the instance and choose Discover tools, then retry.`,
+              { status: 409, cause: error },
+            );
           logger.warn("discovery failed, using the last tools", {
             instanceId: instance.id,
             code: isAppError(error) ? error.code : "unknown",
@@ -649,6 +650,12 @@ export namespace Sync {
           status: 409,
         });
       const tools = await toolsFor(message.jobId, instance);
+      if (tools.tools.length === 0)
+        throw new AppError(
+          "no_tools",
+          `${instance.name} lists no tools, so Dify would show an empty provider. Add tools to the MCP server, choose Discover tools, then retry.`,
+          { status: 409 },
+        );
       const credential = await Access.credentialOf(grant);
       const result = await Platform.withDatabase(message.platformId, settings, (pool) =>
         writeProvider(pool, {

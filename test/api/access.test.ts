@@ -90,7 +90,10 @@ describe("access grants", () => {
 
     const audit = await t.request("GET", "/api/audit?action=access.reveal");
     expect(audit.body.items).toHaveLength(1);
-    expect(audit.body.items[0]).toMatchObject({ actor: { type: "admin" }, target: { type: "access" } });
+    expect(audit.body.items[0]).toMatchObject({
+      actor: { type: "admin" },
+      target: { type: "access", name: space.name },
+    });
     expect(audit.text).not.toContain(credential);
   });
 

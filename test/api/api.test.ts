@@ -110,6 +110,35 @@ describe("request handling", () => {
     );
   });
 
+  it("says in plain words what each field needs, once per field, naming a bad header by its name", async () => {
+    const empty = await t.request("POST", "/api/platforms/check", {
+      host: "",
+      port: 5432,
+      user: "",
+      password: "",
+    });
+    expect(empty.body.details).toEqual([
+      { path: "host", message: "Enter the database server's host name or IP address" },
+      { path: "database", message: "Enter the database name (Dify's default is dify)" },
+      { path: "user", message: "Enter the database user" },
+      { path: "password", message: "Enter the database password" },
+    ]);
+    const instance = await t.request("POST", "/api/instances", {
+      name: "",
+      upstream: { url: "https://mcp.example.test/mcp", transport: "streamable-http" },
+      headers: { "X Api Key": "secret-value" },
+    });
+    expect(instance.body.details).toEqual([
+      { path: "name", message: "Enter a name" },
+      { path: "headers.X Api Key", message: "A header name has letters, digits and - only, no spaces" },
+    ]);
+    for (const response of [empty, instance]) {
+      expect(response.status).toBe(400);
+      expect(response.text).not.toMatch(/Too small|Invalid key in record|expected string/);
+      expect(response.text).not.toContain("secret-value");
+    }
+  });
+
   it("publishes an OpenAPI 3.1 document and an API reference without a session", async () => {
     const doc = await t.request("GET", "/api/openapi.json", undefined, { token: null });
     expect(doc.status).toBe(200);

@@ -10,6 +10,7 @@ import {
   insertForeignProvider,
 } from "../support/dify-fixture";
 import { interceptDynamo, internalError } from "../support/dynamodb-faults";
+import { freePort } from "../support/embedded-postgres";
 import { type McpUpstream, startMcpUpstream } from "../support/mcp-upstream";
 import { startTestRuntime } from "../support/runtime";
 import { startTcpProxy } from "../support/tcp-proxy";
@@ -395,6 +396,40 @@ describe("sync jobs", () => {
     await t.queue.idle();
     const done = (await t.request("GET", `/api/syncs/${started.body.id}`)).body;
     expect(done.job).toMatchObject({ status: "done", counts: { synced: 2, failed: 0 } });
+  });
+
+  it("fails at once, with the reason, an instance whose tools cannot be listed or that lists none", async () => {
+    const empty = await startMcpUpstream({ noTools: true });
+    const unlisted = await t.createInstance({
+      name: "Never listed",
+      upstreamUrl: `http://127.0.0.1:${await freePort()}/mcp`,
+    });
+    const toolless = await t.createInstance({ name: "No tools", upstreamUrl: empty.mcpUrl });
+    const started = await t.request("POST", "/api/syncs", {
+      platformId,
+      instanceIds: [unlisted, toolless],
+      spaces: [{ spaceId: dify.spaces[2]!.id }],
+    });
+    await t.queue.idle();
+    await empty.close();
+    const detail = (await t.request("GET", `/api/syncs/${started.body.id}`)).body;
+    const byName = Object.fromEntries(
+      detail.items.map((item: { instanceName: string }) => [item.instanceName, item]),
+    );
+    expect(byName["Never listed"]).toMatchObject({
+      status: "failed",
+      attempts: 1,
+      error: { code: "discovery_failed", message: expect.stringContaining("Never listed") },
+    });
+    expect(byName["No tools"]).toMatchObject({
+      status: "failed",
+      attempts: 1,
+      error: { code: "no_tools", message: expect.stringContaining("lists no tools") },
+    });
+    const rows = await dify.query("SELECT name FROM tool_mcp_providers WHERE tenant_id = $1", [
+      dify.spaces[2]!.id,
+    ]);
+    expect(rows.map((row) => row.name)).not.toContain("No tools");
   });
 
   it("cancels the items not yet started", async () => {

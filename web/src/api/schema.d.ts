@@ -3208,6 +3208,7 @@ export interface paths {
                   /** @enum {string} */
                   type: "platform" | "instance" | "access" | "sync" | "key" | "session";
                   id: string;
+                  name?: string;
                 };
                 details?: {
                   [key: string]: unknown;
