@@ -1,7 +1,9 @@
 import { z } from "zod";
 import { getRuntime } from "./runtime";
+import { mask } from "./mask";
 import type { HeaderMap, HeaderUpdate } from "./schemas";
 
+export { mask } from "./mask";
 export { HeaderMap, HeaderName, HeaderUpdate, HeaderValue } from "./schemas";
 
 /** How headers are stored: each value sealed by the envelope, with a masked preview to show. */
@@ -10,9 +12,6 @@ export type SealedHeaders = Record<string, { sealed: string; preview: string }>;
 /** What responses show of a header: its name and a masked value. */
 export const MaskedHeaders = z.record(z.string(), z.string());
 
-export function mask(value: string): string {
-  return value.length >= 16 ? `••••${value.slice(-4)}` : "••••";
-}
 
 export async function sealHeaders(headers: HeaderMap): Promise<SealedHeaders> {
   const { envelope } = getRuntime();

@@ -43,6 +43,7 @@ export namespace Instance {
     identifierLocked: z.boolean(),
     description: z.string(),
     upstream: Upstream,
+    gatewayUrl: z.string().describe("The URL written into Dify: the gateway, for this instance."),
     headers: MaskedHeaders,
     icon: z.object({ emoji: z.string(), background: z.string() }),
     timeouts: z.object({ timeout: z.number(), sseReadTimeout: z.number() }),
@@ -93,6 +94,12 @@ export namespace Instance {
   const identKey = Keys.identifier;
   const toolsKey = Keys.instanceTools;
 
+  /** The URL Dify is given for an instance: the gateway, ending in /mcp or /sse as Dify expects. */
+  export function gatewayUrl(instance: Pick<Stored, "id" | "upstream">): string {
+    const leaf = instance.upstream.transport === "sse" ? "sse" : "mcp";
+    return `${getRuntime().config.publicUrl}/gateway/${instance.id}/${leaf}`;
+  }
+
   export function toInfo(item: Stored): Info {
     return {
       id: item.id,
@@ -101,6 +108,7 @@ export namespace Instance {
       identifierLocked: Boolean(item.firstSyncedAt),
       description: item.description,
       upstream: item.upstream,
+      gatewayUrl: gatewayUrl(item),
       headers: maskHeaders(item.headers),
       icon: item.icon,
       timeouts: item.timeouts,

@@ -153,11 +153,7 @@ export namespace Sync {
   const providerOwner = (grant: { instanceId: string; platformId: string }) =>
     `${grant.instanceId}@${grant.platformId}`;
 
-  /** The URL Dify is given for an instance: the gateway, ending in /mcp or /sse as Dify expects. */
-  export function gatewayUrl(instance: Pick<Instance.Stored, "id" | "upstream">): string {
-    const leaf = instance.upstream.transport === "sse" ? "sse" : "mcp";
-    return `${getRuntime().config.publicUrl}/gateway/${instance.id}/${leaf}`;
-  }
+  export const gatewayUrl = Instance.gatewayUrl;
 
   async function inParallel<T>(values: T[], limit: number, work: (value: T) => Promise<unknown>) {
     let next = 0;

@@ -37,7 +37,7 @@ function pageFor({ path, query }: Route) {
   switch (section) {
     case undefined:
     case "platforms":
-      if (id === "new") return <PlatformFormPage key="new" />;
+      if (id === "new") return <PlatformFormPage key="new" prefill={query} />;
       if (id) return <PlatformFormPage key={id} id={id} />;
       return <PlatformsPage />;
     case "instances":

@@ -1228,6 +1228,8 @@ export interface paths {
                   /** @enum {string} */
                   transport: "streamable-http" | "sse";
                 };
+                /** @description The URL written into Dify: the gateway, for this instance. */
+                gatewayUrl: string;
                 headers: {
                   [key: string]: string;
                 };
@@ -1396,6 +1398,8 @@ export interface paths {
                 /** @enum {string} */
                 transport: "streamable-http" | "sse";
               };
+              /** @description The URL written into Dify: the gateway, for this instance. */
+              gatewayUrl: string;
               headers: {
                 [key: string]: string;
               };
@@ -1528,6 +1532,8 @@ export interface paths {
                 /** @enum {string} */
                 transport: "streamable-http" | "sse";
               };
+              /** @description The URL written into Dify: the gateway, for this instance. */
+              gatewayUrl: string;
               headers: {
                 [key: string]: string;
               };
@@ -1738,6 +1744,8 @@ export interface paths {
                 /** @enum {string} */
                 transport: "streamable-http" | "sse";
               };
+              /** @description The URL written into Dify: the gateway, for this instance. */
+              gatewayUrl: string;
               headers: {
                 [key: string]: string;
               };
@@ -1881,6 +1889,8 @@ export interface paths {
                 /** @enum {string} */
                 transport: "streamable-http" | "sse";
               };
+              /** @description The URL written into Dify: the gateway, for this instance. */
+              gatewayUrl: string;
               headers: {
                 [key: string]: string;
               };

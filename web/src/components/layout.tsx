@@ -2,6 +2,7 @@ import { useQueryClient } from "@tanstack/react-query";
 import { type ReactNode, useEffect, useRef } from "react";
 import { api, session } from "../api/client";
 import { Link, useRoute } from "../router";
+import { BrandMark } from "./icons";
 
 const NAV = [
   { to: "/platforms", label: "Agent Platforms", section: "platforms" },
@@ -36,9 +37,7 @@ export function Shell({ children }: { children: ReactNode }) {
       </button>
       <header className="topbar">
         <Link to="/platforms" className="brand" aria-label="Spacegate home">
-          <span className="brand-mark" aria-hidden="true">
-            ◆
-          </span>
+          <BrandMark />
           Spacegate
         </Link>
         <nav aria-label="Main" className="nav">

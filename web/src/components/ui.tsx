@@ -69,6 +69,16 @@ export function ErrorState({
   );
 }
 
+/** What went wrong with an action, shown beside it. */
+export function InlineError({ error, className }: { error: unknown; className?: string }) {
+  if (!error) return null;
+  return (
+    <p className={`inline-error${className ? ` ${className}` : ""}`} role="alert">
+      {errorMessage(error)}
+    </p>
+  );
+}
+
 export function EmptyState({
   title,
   children,
@@ -269,34 +279,42 @@ export function Modal({
   );
 }
 
-type Toast = { id: number; kind: "success" | "error" | "info"; message: string };
-type Notify = (kind: Toast["kind"], message: string) => void;
+type Toast = { id: number; message: string };
+type Notify = (message: string) => void;
 
 const ToastContext = createContext<Notify>(() => {});
 
-/** Notifications of what happened, announced to screen readers. */
+/**
+ * Tells what an action achieved ("Platform saved"), one message at a time, over the top bar only,
+ * so it never hides a field. Errors are never toasts: they show where they happened. A new page
+ * clears it.
+ */
 export function ToastProvider({ children }: { children: ReactNode }) {
-  const [toasts, setToasts] = useState<Toast[]>([]);
+  const [toast, setToast] = useState<Toast | null>(null);
   const next = useRef(1);
-  const dismiss = useCallback((id: number) => setToasts((all) => all.filter((t) => t.id !== id)), []);
+  const dismiss = useCallback(
+    (id?: number) => setToast((t) => (id === undefined || t?.id === id ? null : t)),
+    [],
+  );
   const notify = useCallback<Notify>(
-    (kind, message) => {
+    (message) => {
       const id = next.current++;
-      setToasts((all) => [...all.slice(-3), { id, kind, message }]);
-      window.setTimeout(() => dismiss(id), kind === "error" ? 10_000 : 6000);
+      setToast({ id, message });
+      window.setTimeout(() => dismiss(id), 5000);
     },
     [dismiss],
   );
+  useEffect(() => {
+    const clear = () => dismiss();
+    window.addEventListener("hashchange", clear);
+    return () => window.removeEventListener("hashchange", clear);
+  }, [dismiss]);
   return (
     <ToastContext.Provider value={notify}>
       {children}
-      <div className="toasts" aria-live="polite" aria-relevant="additions">
-        {toasts.map((toast) => (
-          <div
-            key={toast.id}
-            className={`toast toast-${toast.kind}`}
-            role={toast.kind === "error" ? "alert" : "status"}
-          >
+      <div className="toasts" aria-live="polite">
+        {toast && (
+          <div key={toast.id} className="toast" role="status">
             <span>{toast.message}</span>
             <button
               type="button"
@@ -307,7 +325,7 @@ export function ToastProvider({ children }: { children: ReactNode }) {
               ×
             </button>
           </div>
-        ))}
+        )}
       </div>
     </ToastContext.Provider>
   );
@@ -421,6 +439,8 @@ export function HeadersEditor({
   label,
   storedHint = "Leave empty to keep",
   addLabel = "Add header",
+  errors = {},
+  error,
 }: {
   rows: HeaderRow[];
   onChange: (rows: HeaderRow[]) => void;
@@ -428,40 +448,62 @@ export function HeadersEditor({
   label: string;
   storedHint?: string;
   addLabel?: string;
+  /** What is wrong with a header, by its name (or `#<row key>` for a row without one). */
+  errors?: Record<string, string>;
+  /** What is wrong with the set as a whole. */
+  error?: string;
 }) {
+  const id = useId();
   const update = (key: number, change: Partial<HeaderRow>) =>
     onChange(rows.map((row) => (row.key === key ? { ...row, ...change } : row)));
   return (
-    <fieldset className="headers-editor">
+    <fieldset className="headers-editor" aria-describedby={error ? `${id}-error` : undefined}>
       <legend className="sr-only">{label}</legend>
       {rows.length === 0 && <p className="muted small">No headers.</p>}
-      {rows.map((row, index) => (
-        <div className="header-row" key={row.key}>
-          <input
-            aria-label={`${label}: name of header ${index + 1}`}
-            placeholder="Header name"
-            value={row.name}
-            autoComplete="off"
-            spellCheck={false}
-            onChange={(event) => update(row.key, { name: event.target.value })}
-          />
-          <input
-            aria-label={`${label}: value of ${row.name || `header ${index + 1}`}`}
-            placeholder={row.stored !== undefined ? `${storedHint} ${row.stored}` : "Value"}
-            value={row.value}
-            autoComplete="off"
-            spellCheck={false}
-            onChange={(event) => update(row.key, { value: event.target.value })}
-          />
-          <Button
-            variant="ghost"
-            aria-label={`Remove header ${row.name || index + 1}`}
-            onClick={() => onChange(rows.filter((r) => r.key !== row.key))}
-          >
-            Remove
-          </Button>
-        </div>
-      ))}
+      {rows.map((row, index) => {
+        const rowError = errors[row.name.trim()] ?? errors[`#${row.key}`];
+        const errorId = rowError ? `${id}-${row.key}-error` : undefined;
+        return (
+          <div className={`header-row${rowError ? " field-invalid" : ""}`} key={row.key}>
+            <input
+              aria-label={`${label}: name of header ${index + 1}`}
+              aria-invalid={rowError ? true : undefined}
+              aria-describedby={errorId}
+              placeholder="Header name"
+              value={row.name}
+              autoComplete="off"
+              spellCheck={false}
+              onChange={(event) => update(row.key, { name: event.target.value })}
+            />
+            <input
+              aria-label={`${label}: value of ${row.name || `header ${index + 1}`}`}
+              aria-describedby={errorId}
+              placeholder={row.stored !== undefined ? `${storedHint} ${row.stored}` : "Value"}
+              value={row.value}
+              autoComplete="off"
+              spellCheck={false}
+              onChange={(event) => update(row.key, { value: event.target.value })}
+            />
+            <Button
+              variant="ghost"
+              aria-label={`Remove header ${row.name || index + 1}`}
+              onClick={() => onChange(rows.filter((r) => r.key !== row.key))}
+            >
+              Remove
+            </Button>
+            {rowError && (
+              <p className="field-error header-error" id={errorId}>
+                {row.name.trim() ? `${row.name.trim()}: ${rowError}` : rowError}
+              </p>
+            )}
+          </div>
+        );
+      })}
+      {error && (
+        <p className="field-error" id={`${id}-error`}>
+          {error}
+        </p>
+      )}
       <div>
         <Button variant="ghost" onClick={() => onChange([...rows, headerRow()])}>
           + {addLabel}

@@ -102,4 +102,6 @@ export const SYNC_ERRORS: Record<string, string> = {
   upstream_timeout: "The MCP server did not answer in time.",
   upstream_auth_failed: "The MCP server refused the default headers (check its API key).",
   upstream_protocol_error: "The MCP server did not speak MCP as expected.",
+  discovery_failed: "The instance's tools could not be listed, so there was nothing to give Dify.",
+  no_tools: "The MCP server lists no tools, so Dify would get an empty provider.",
 };

@@ -1,6 +1,6 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useMemo, useState } from "react";
-import { api, collect, errorMessage, type Grant, type Instance, unwrap } from "../api/client";
+import { api, collect, type Grant, type Instance, unwrap } from "../api/client";
 import {
   Button,
   EmptyState,
@@ -8,6 +8,7 @@ import {
   type HeaderRow,
   HeadersEditor,
   headerUpdate,
+  InlineError,
   Loading,
   rowsFromMasked,
   SearchField,
@@ -18,8 +19,17 @@ import {
   useToast,
 } from "../components/ui";
 import { SYNC_ERRORS } from "../components/words";
+import {
+  errorsUnder,
+  type FieldErrors,
+  hasErrors,
+  serverFieldErrors,
+  unnamedHeaderErrors,
+  validate,
+} from "../forms";
+import { platformsQuery } from "../queries";
 import { navigate } from "../router";
-import { platformsQuery } from "./platforms";
+import { loadSchemas } from "../schemas";
 
 const accessKey = (instanceId: string) => ["access", instanceId];
 
@@ -94,7 +104,8 @@ export function AccessPanel({ instance }: { instance: Instance }) {
             <GrantCard
               key={`${grant.platformId}/${grant.spaceId}`}
               grant={grant}
-              platformName={platformName.get(grant.platformId) ?? grant.platformId}
+              instance={instance}
+              platformName={platformName.get(grant.platformId) ?? "its platform"}
             />
           ))}
         </ul>
@@ -105,6 +116,14 @@ export function AccessPanel({ instance }: { instance: Instance }) {
 
 function SyncState({ grant }: { grant: Grant }) {
   const sync = grant.sync;
+  // Disabled wins: whatever Dify holds, the gateway refuses this space's credential.
+  if (!grant.enabled)
+    return (
+      <div className="stack-xs">
+        <StatusBadge status="disabled" label="Access disabled" />
+        <span className="small muted">The gateway refuses this space's credential.</span>
+      </div>
+    );
   if (!sync) return <StatusBadge status="unknown" label="Not synced" />;
   return (
     <div className="stack-xs">
@@ -118,13 +137,22 @@ function SyncState({ grant }: { grant: Grant }) {
   );
 }
 
-function GrantCard({ grant, platformName }: { grant: Grant; platformName: string }) {
+function GrantCard({
+  grant,
+  instance,
+  platformName,
+}: {
+  grant: Grant;
+  instance: Instance;
+  platformName: string;
+}) {
   const queryClient = useQueryClient();
   const toast = useToast();
   const confirm = useConfirm();
   const [revealed, setRevealed] = useState<string | null>(null);
   const [headers, setHeaders] = useState<HeaderRow[]>(() => rowsFromMasked(grant.headers));
   const [headersDirty, setHeadersDirty] = useState(false);
+  const [headerErrors, setHeaderErrors] = useState<FieldErrors>({});
   // Headers changed elsewhere (another tab, a re-sync) show up unless an edit is under way.
   const storedHeaders = JSON.stringify(grant.headers);
   // biome-ignore lint/correctness/useExhaustiveDependencies: only a change of the stored headers resets the editor.
@@ -145,7 +173,6 @@ function GrantCard({ grant, platformName }: { grant: Grant; platformName: string
     mutationFn: () =>
       unwrap(api.POST("/api/instances/{id}/access/{platformId}/{spaceId}/reveal", { params })),
     onSuccess: ({ credential }) => setRevealed(credential),
-    onError: (error) => toast("error", errorMessage(error)),
   });
   const copy = useMutation({
     mutationFn: async () => {
@@ -156,8 +183,7 @@ function GrantCard({ grant, platformName }: { grant: Grant; platformName: string
       setRevealed(credential);
       await navigator.clipboard.writeText(credential);
     },
-    onSuccess: () => toast("success", `Credential of ${space} copied.`),
-    onError: () => toast("error", "Could not copy. The credential is shown: select it and copy it."),
+    onSuccess: () => toast(`Credential of ${space} copied.`),
   });
   const rotate = useMutation({
     mutationFn: () =>
@@ -165,12 +191,8 @@ function GrantCard({ grant, platformName }: { grant: Grant; platformName: string
     onSuccess: () => {
       setRevealed(null);
       refresh();
-      toast(
-        "success",
-        `New credential issued for ${space}. The old one no longer works; Dify is being updated.`,
-      );
+      toast(`New credential issued for ${space}. The old one no longer works; Dify is being updated.`);
     },
-    onError: (error) => toast("error", errorMessage(error)),
   });
   const toggle = useMutation({
     mutationFn: (enabled: boolean) =>
@@ -180,30 +202,35 @@ function GrantCard({ grant, platformName }: { grant: Grant; platformName: string
         all?.map((g) => (g.platformId === next.platformId && g.spaceId === next.spaceId ? next : g)),
       );
       toast(
-        "success",
         next.enabled
           ? `Access for ${space} enabled.`
           : `Access for ${space} disabled. The gateway refuses its credential within seconds.`,
       );
     },
-    onError: (error) => toast("error", errorMessage(error)),
   });
   const saveHeaders = useMutation({
-    mutationFn: () =>
+    mutationFn: (update: Record<string, string | { keep: true }>) =>
       unwrap(
         api.PATCH("/api/instances/{id}/access/{platformId}/{spaceId}", {
           params,
-          body: { headers: headerUpdate(headers), version: grant.version },
+          body: { headers: update, version: grant.version },
         }),
       ),
     onSuccess: (next) => {
       setHeaders(rowsFromMasked(next.headers));
       setHeadersDirty(false);
       refresh();
-      toast("success", `Headers of ${space} saved.`);
+      toast(`Headers of ${space} saved.`);
     },
-    onError: (error) => toast("error", errorMessage(error)),
+    onError: (error) => setHeaderErrors(serverFieldErrors(error)),
   });
+  const submitHeaders = async () => {
+    const update = headerUpdate(headers);
+    const checked = validate((await loadSchemas()).HeaderUpdate, update);
+    const errors = { ...unnamedHeaderErrors(headers, ""), ...prefixedHeaders(checked.errors) };
+    setHeaderErrors(errors);
+    if (!hasErrors(errors)) saveHeaders.mutate(update);
+  };
   const remove = useMutation({
     mutationFn: (removeFromDify: boolean) =>
       unwrap(
@@ -213,17 +240,18 @@ function GrantCard({ grant, platformName }: { grant: Grant; platformName: string
       ),
     onSuccess: (_, removeFromDify) => {
       refresh();
-      toast(
-        "success",
-        removeFromDify ? `Removed from ${space} and from its Dify.` : `Access for ${space} removed.`,
-      );
+      toast(removeFromDify ? `Removed from ${space} and from its Dify.` : `Access for ${space} removed.`);
     },
-    onError: (error) => toast("error", errorMessage(error)),
   });
+  const failure = [reveal, copy, rotate, toggle, remove].find((m) => m.isError);
 
   const titleId = `grant-${grant.platformId}-${grant.spaceId}`;
   return (
-    <li className="card grant" aria-labelledby={titleId}>
+    <li
+      className={`card grant${grant.enabled ? "" : " grant-disabled"}`}
+      aria-labelledby={titleId}
+      data-enabled={grant.enabled}
+    >
       <div className="stack-xs">
         <h3 id={titleId}>{space}</h3>
         <span className="small muted">
@@ -243,6 +271,21 @@ function GrantCard({ grant, platformName }: { grant: Grant; platformName: string
           <span aria-hidden="true">{grant.enabled ? "Enabled" : "Disabled"}</span>
         </div>
       </div>
+
+      <dl className="in-dify">
+        <div>
+          <dt>Gateway URL</dt>
+          <dd className="mono break" data-testid="gateway-url">
+            {instance.gatewayUrl}
+          </dd>
+        </div>
+        <div>
+          <dt>Identifier in Dify</dt>
+          <dd className="mono" data-testid="identifier">
+            {instance.identifier}
+          </dd>
+        </div>
+      </dl>
 
       <div className="credential">
         <span className="label">Credential</span>
@@ -318,13 +361,16 @@ function GrantCard({ grant, platformName }: { grant: Grant; platformName: string
             setHeaders(rows);
             setHeadersDirty(true);
           }}
+          errors={errorsUnder(headerErrors, "headers")}
+          error={headerErrors.headers}
         />
+        <InlineError error={saveHeaders.isError && !hasErrors(headerErrors) ? saveHeaders.error : null} />
         <div className="button-row">
           <Button
             variant="primary"
             disabled={!headersDirty}
             busy={saveHeaders.isPending}
-            onClick={() => saveHeaders.mutate()}
+            onClick={() => void submitHeaders()}
           >
             Save headers<span className="sr-only"> of {space}</span>
           </Button>
@@ -333,6 +379,7 @@ function GrantCard({ grant, platformName }: { grant: Grant; platformName: string
               onClick={() => {
                 setHeaders(rowsFromMasked(grant.headers));
                 setHeadersDirty(false);
+                setHeaderErrors({});
               }}
             >
               Discard
@@ -341,6 +388,15 @@ function GrantCard({ grant, platformName }: { grant: Grant; platformName: string
         </div>
       </details>
 
+      {failure && (
+        <InlineError
+          error={
+            failure === copy
+              ? new Error("Could not copy. The credential is shown: select it and copy it.")
+              : failure.error
+          }
+        />
+      )}
       <div className="grant-foot">
         <Button
           variant="ghost"
@@ -365,3 +421,9 @@ function GrantCard({ grant, platformName }: { grant: Grant; platformName: string
     </li>
   );
 }
+
+/** Header errors of `HeaderUpdate` (keyed by header name) under the card's "headers" path. */
+const prefixedHeaders = (errors: FieldErrors | undefined) =>
+  Object.fromEntries(
+    Object.entries(errors ?? {}).map(([path, message]) => [path ? `headers.${path}` : "headers", message]),
+  );

@@ -11,9 +11,8 @@ import {
   Time,
   useDebounced,
 } from "../components/ui";
+import { instancesQuery, platformsQuery } from "../queries";
 import { Link } from "../router";
-import { instancesQuery } from "./instances";
-import { platformsQuery } from "./platforms";
 
 const ACTIONS: Record<string, string> = {
   "platform.create": "Platform added",
@@ -57,36 +56,71 @@ function targetLink(event: AuditEvent) {
   return null;
 }
 
-/** What a target is called, when Spacegate still knows it; the id otherwise. */
-function useTargetName() {
+/** Names for what events refer to: the name recorded with the event, else the current one. */
+function useNames() {
   const instances = useQuery(instancesQuery);
   const platforms = useQuery(platformsQuery);
-  const instance = (id: string) => instances.data?.find((i) => i.id === id)?.name;
-  const platform = (id: string) => platforms.data?.find((p) => p.id === id)?.name;
-  return ({ type, id }: AuditEvent["target"]): string => {
-    if (type === "instance") return instance(id) ?? id;
-    if (type === "platform") return platform(id) ?? id;
-    if (type === "access") {
-      const [instanceId = "", platformId = "", spaceId = ""] = id.split("/");
-      return `${instance(instanceId) ?? instanceId} in space ${spaceId.slice(0, 8)}… of ${platform(platformId) ?? platformId}`;
-    }
-    return id;
+  return {
+    instance: (id: string, recorded?: unknown) =>
+      instances.data?.find((i) => i.id === id)?.name ??
+      (typeof recorded === "string" ? recorded : "a removed instance"),
+    platform: (id: string, recorded?: unknown) =>
+      platforms.data?.find((p) => p.id === id)?.name ??
+      (typeof recorded === "string" ? recorded : "a removed platform"),
   };
 }
 
-function Details({ details }: { details: AuditEvent["details"] }) {
-  const entries = Object.entries(details ?? {}).filter(([, value]) => value !== undefined);
+type Names = ReturnType<typeof useNames>;
+
+/** What an event is about, in words: "Echo tools in Marketing of Dify production". */
+function targetName({ target, details }: AuditEvent, names: Names): string {
+  const { type, id } = target;
+  if (type === "instance") return names.instance(id, details?.name);
+  if (type === "platform") return names.platform(id, details?.name);
+  if (type === "access") {
+    const [instanceId = "", platformId = ""] = id.split("/");
+    const space = target.name ?? (typeof details?.spaceName === "string" ? details.spaceName : "a space");
+    return `${names.instance(instanceId)} in ${space} of ${names.platform(platformId)}`;
+  }
+  if (type === "sync")
+    return typeof details?.platformId === "string"
+      ? `Sync to ${names.platform(details.platformId)}`
+      : "A sync";
+  if (type === "key") return "Encryption key";
+  if (type === "session") return "Admin session";
+  return id;
+}
+
+/** An event's details in words: ids become names, lists are joined. */
+function Details({ details, names }: { details: AuditEvent["details"]; names: Names }) {
+  const entries = Object.entries(details ?? {}).flatMap(([key, value]): Array<[string, string]> => {
+    if (value === undefined) return [];
+    if (key === "platformId" && typeof value === "string") return [["platform", names.platform(value)]];
+    if (key === "instanceIds" && Array.isArray(value))
+      return [["instances", value.map((id) => names.instance(String(id))).join(", ")]];
+    if (key === "spaceName") return [["space", String(value)]];
+    if (key === "name") return [];
+    if (Array.isArray(value)) return [[key, value.join(", ")]];
+    return [[key, typeof value === "string" ? value : JSON.stringify(value)]];
+  });
   if (entries.length === 0) return <span className="muted">—</span>;
   return (
     <ul className="kv">
       {entries.map(([key, value]) => (
         <li key={key}>
-          <span className="muted">{key}</span> {typeof value === "string" ? value : JSON.stringify(value)}
+          <span className="muted">{DETAIL_LABELS[key] ?? key}</span> {value}
         </li>
       ))}
     </ul>
   );
 }
+
+const DETAIL_LABELS: Record<string, string> = {
+  checkOk: "check passed",
+  spaceCount: "spaces",
+  fields: "changed",
+  items: "items",
+};
 
 export function AuditPage() {
   const [action, setAction] = useState("");
@@ -108,7 +142,7 @@ export function AuditPage() {
     placeholderData: (previous) => previous,
   });
   const all = events.data?.pages.flatMap((page) => page.items) ?? [];
-  const targetName = useTargetName();
+  const names = useNames();
 
   return (
     <>
@@ -175,7 +209,7 @@ export function AuditPage() {
         />
       ) : (
         <div className="table-wrap">
-          <table className="table">
+          <table className="table table-stacked">
             <caption className="sr-only">Audit events</caption>
             <thead>
               <tr>
@@ -191,10 +225,10 @@ export function AuditPage() {
                 const link = targetLink(event);
                 return (
                   <tr key={event.id}>
-                    <td>
+                    <td data-label="When">
                       <Time iso={event.at} />
                     </td>
-                    <td>
+                    <td data-label="Who">
                       <div className="stack-xs">
                         <span>
                           {event.actor.type === "admin" ? "Admin" : `Spacegate (${event.actor.id})`}
@@ -202,26 +236,24 @@ export function AuditPage() {
                         {event.actor.ip && <span className="small muted mono">{event.actor.ip}</span>}
                       </div>
                     </td>
-                    <td>
+                    <td data-label="What">
                       <div className="stack-xs">
                         <span>{ACTIONS[event.action] ?? event.action}</span>
                         <span className="small muted mono">{event.action}</span>
                       </div>
                     </td>
-                    <td className="small">
+                    <td data-label="Target" className="small">
                       <div className="stack-xs">
                         {link ? (
-                          <Link to={link} title={event.target.id}>
-                            {targetName(event.target)}
-                          </Link>
+                          <Link to={link}>{targetName(event, names)}</Link>
                         ) : (
-                          <span className="mono break">{event.target.id}</span>
+                          <span>{targetName(event, names)}</span>
                         )}
-                        <span className="muted">{event.target.type}</span>
+                        <span className="muted">{TARGET_TYPES[event.target.type]}</span>
                       </div>
                     </td>
-                    <td className="small">
-                      <Details details={event.details} />
+                    <td data-label="Details" className="small">
+                      <Details details={event.details} names={names} />
                     </td>
                   </tr>
                 );

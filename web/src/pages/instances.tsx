@@ -1,15 +1,14 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { type FormEvent, useState } from "react";
 import {
-  ApiError,
   api,
-  collect,
-  errorMessage,
   type Instance,
   type InstanceCreate,
   type InstanceUpdate,
+  type Tool,
   unwrap,
 } from "../api/client";
+import { InstanceIcon } from "../components/icons";
 import {
   Button,
   EmptyState,
@@ -19,6 +18,7 @@ import {
   HeadersEditor,
   headerUpdate,
   headerValues,
+  InlineError,
   Loading,
   PageHeader,
   rowsFromMasked,
@@ -30,41 +30,50 @@ import {
   useToast,
 } from "../components/ui";
 import { TRANSPORT_LABELS } from "../components/words";
+import {
+  errorsUnder,
+  type FieldErrors,
+  hasErrors,
+  serverFieldErrors,
+  unnamedHeaderErrors,
+  validate,
+} from "../forms";
+import { instancesQuery } from "../queries";
 import { Link, navigate } from "../router";
+import { loadSchemas } from "../schemas";
 import { AccessPanel } from "./access";
-
-export const instancesQuery = {
-  queryKey: ["instances"],
-  queryFn: () =>
-    collect((cursor) => unwrap(api.GET("/api/instances", { params: { query: { cursor, limit: 200 } } }))),
-};
 
 const instanceQuery = (id: string) => ({
   queryKey: ["instance", id],
   queryFn: () => unwrap(api.GET("/api/instances/{id}", { params: { path: { id } } })),
 });
 
+/** Why syncing this instance would fail now, or null when its tools are known. */
+export function syncBlocker(instance: Instance): string | null {
+  if (instance.discovery && !instance.discovery.ok)
+    return `Its tools could not be listed (${instance.discovery.message}), so a sync fails until they are. Fix the instance and choose Discover tools.`;
+  if (instance.toolCount === 0)
+    return instance.discovery
+      ? "Its MCP server lists no tools, so a sync fails: Dify would get an empty provider."
+      : "Its tools have not been listed yet, so a sync fails until they are. Choose Discover tools.";
+  return null;
+}
+
 export function InstanceHealth({ instance }: { instance: Instance }) {
   if (!instance.enabled) return <StatusBadge status="disabled" />;
   const discovery = instance.discovery;
   if (!discovery) return <StatusBadge status="unknown" />;
-  if (discovery.ok) return <StatusBadge status="ok" />;
-  return (
-    <div className="stack-xs">
-      <StatusBadge status="failed" label="Unreachable" />
-      <span className="small muted" title={discovery.message}>
-        <code>{discovery.code}</code>
-      </span>
-    </div>
-  );
-}
-
-export function InstanceIcon({ instance }: { instance: Pick<Instance, "icon"> }) {
-  return (
-    <span className="instance-icon" style={{ background: instance.icon.background }} aria-hidden="true">
-      {instance.icon.emoji}
-    </span>
-  );
+  if (!discovery.ok)
+    return (
+      <div className="stack-xs">
+        <StatusBadge status="failed" label="Tools not listed" />
+        <span className="small muted" title={discovery.message}>
+          <code>{discovery.code}</code>
+        </span>
+      </div>
+    );
+  if (instance.toolCount === 0) return <StatusBadge status="warning" label="No tools" />;
+  return <StatusBadge status="ok" />;
 }
 
 export function InstancesPage() {
@@ -125,7 +134,7 @@ export function InstancesPage() {
               : `${chosen.length} selected for sync.`}
           </p>
           <div className="table-wrap">
-            <table className="table">
+            <table className="table table-stacked">
               <caption className="sr-only">Instances</caption>
               <thead>
                 <tr>
@@ -162,7 +171,7 @@ export function InstancesPage() {
                         onChange={(event) => toggle(instance.id, event.target.checked)}
                       />
                     </td>
-                    <td>
+                    <td className="cell-title">
                       <div className="name-cell">
                         <InstanceIcon instance={instance} />
                         <div className="stack-xs">
@@ -173,11 +182,17 @@ export function InstancesPage() {
                         </div>
                       </div>
                     </td>
-                    <td className="mono small break">{instance.upstream.url}</td>
-                    <td>{TRANSPORT_LABELS[instance.upstream.transport]}</td>
-                    <td className="num">{instance.toolCount}</td>
-                    <td className="num">{instance.spaceCount}</td>
-                    <td>
+                    <td data-label="Upstream" className="mono small break">
+                      {instance.upstream.url}
+                    </td>
+                    <td data-label="Transport">{TRANSPORT_LABELS[instance.upstream.transport]}</td>
+                    <td data-label="Tools" className="num">
+                      {instance.toolCount}
+                    </td>
+                    <td data-label="Spaces" className="num">
+                      {instance.spaceCount}
+                    </td>
+                    <td data-label="Health">
                       <InstanceHealth instance={instance} />
                     </td>
                   </tr>
@@ -221,19 +236,16 @@ export function InstanceDetailPage({ id, tab }: { id: string; tab: string }) {
       queryClient.setQueryData(["instance", id], info);
       void queryClient.invalidateQueries({ queryKey: ["tools", id] });
       void queryClient.invalidateQueries({ queryKey: ["instances"] });
-      if (info.discovery?.ok) toast("success", `Found ${info.discovery.toolCount} tools on ${info.name}.`);
-      else toast("error", `Discovery failed: ${info.discovery?.message ?? "no answer"}`);
+      if (info.discovery?.ok) toast(`Found ${info.discovery.toolCount} tools on ${info.name}.`);
     },
-    onError: (error) => toast("error", errorMessage(error)),
   });
   const remove = useMutation({
     mutationFn: () => unwrap(api.DELETE("/api/instances/{id}", { params: { path: { id } } })),
     onSuccess: () => {
       void queryClient.invalidateQueries({ queryKey: ["instances"] });
-      toast("success", "Instance removed.");
       navigate("/instances");
+      toast("Instance removed.");
     },
-    onError: (error) => toast("error", errorMessage(error)),
   });
 
   if (instance.isPending) return <Loading label="Loading the instance…" />;
@@ -251,8 +263,9 @@ export function InstanceDetailPage({ id, tab }: { id: string; tab: string }) {
         }
         description={
           <>
-            <span className="mono">{info.upstream.url}</span> · {TRANSPORT_LABELS[info.upstream.transport]} ·{" "}
-            {info.spaceCount} {info.spaceCount === 1 ? "space" : "spaces"}
+            <span className="mono break">{info.upstream.url}</span> ·{" "}
+            {TRANSPORT_LABELS[info.upstream.transport]} · {info.spaceCount}{" "}
+            {info.spaceCount === 1 ? "space" : "spaces"}
           </>
         }
         actions={
@@ -285,6 +298,7 @@ export function InstanceDetailPage({ id, tab }: { id: string; tab: string }) {
           </>
         }
       />
+      <InlineError error={discover.error ?? remove.error} />
       <nav className="tabs" aria-label="Instance sections">
         {TABS.map((item) => (
           <Link
@@ -307,6 +321,39 @@ export function InstanceDetailPage({ id, tab }: { id: string; tab: string }) {
   );
 }
 
+/** The step after registering a server: publishing it, once its tools are known. */
+function InstanceNextStep({ instance }: { instance: Instance }) {
+  const blocker = syncBlocker(instance);
+  if (blocker) {
+    return (
+      <div className="callout callout-warning" role="status">
+        <strong>Not ready to sync</strong>
+        <p>{blocker}</p>
+        <div className="button-row">
+          <Link className="btn" to={`/instances/${instance.id}/settings`}>
+            Check its URL and headers
+          </Link>
+        </div>
+      </div>
+    );
+  }
+  if (instance.spaceCount > 0) return null;
+  return (
+    <section className="callout callout-next" aria-labelledby="next-title">
+      <h2 id="next-title">Next: sync {instance.name} to Dify</h2>
+      <p>
+        Choose a platform and the spaces that should have these {instance.toolCount} tools. Each space gets
+        its own credential, and the tools appear in Dify under Tools → MCP.
+      </p>
+      <div className="button-row">
+        <Link className="btn btn-primary" to={`/sync/new?instances=${instance.id}`}>
+          Sync to Dify
+        </Link>
+      </div>
+    </section>
+  );
+}
+
 function ToolsPanel({ instance }: { instance: Instance }) {
   const tools = useQuery({
     queryKey: ["tools", instance.id],
@@ -318,6 +365,7 @@ function ToolsPanel({ instance }: { instance: Instance }) {
       <h2 id="tools-title" className="sr-only">
         Tools
       </h2>
+      <InstanceNextStep instance={instance} />
       {discovery && !discovery.ok && (
         <div className="callout callout-error" role="alert">
           <strong>The last discovery failed</strong>
@@ -343,24 +391,75 @@ function ToolsPanel({ instance }: { instance: Instance }) {
             {tools.data.tools.length} tools from {tools.data.serverName} {tools.data.serverVersion} (MCP{" "}
             {tools.data.protocolVersion}), listed <Time iso={tools.data.fetchedAt} />.
           </p>
-          <ul className="tool-list">
+          <ul className="tool-list" aria-label="Tools">
             {tools.data.tools.map((tool) => (
-              <li key={tool.name} className="card tool">
-                <div className="tool-head">
-                  <h3 className="mono">{tool.name}</h3>
-                  {tool.title && <span className="muted">{tool.title}</span>}
-                </div>
-                <p>{tool.description || <span className="muted">No description.</span>}</p>
-                <details>
-                  <summary>Input schema</summary>
-                  <pre className="code-block">{JSON.stringify(tool.inputSchema, null, 2)}</pre>
-                </details>
-              </li>
+              <ToolItem key={tool.name} tool={tool} />
             ))}
           </ul>
         </>
       )}
     </section>
+  );
+}
+
+type ParameterSchema = {
+  type?: unknown;
+  description?: unknown;
+  anyOf?: unknown;
+  enum?: unknown;
+  items?: unknown;
+};
+
+/** A JSON Schema type in a word or two: "string", "number | null", "array of string". */
+function typeOf(schema: ParameterSchema): string {
+  const { type } = schema;
+  if (Array.isArray(type)) return type.join(" | ");
+  if (type === "array" && schema.items && typeof schema.items === "object")
+    return `array of ${typeOf(schema.items as ParameterSchema)}`;
+  if (typeof type === "string") return type;
+  if (Array.isArray(schema.anyOf)) return (schema.anyOf as ParameterSchema[]).map(typeOf).join(" | ");
+  if (Array.isArray(schema.enum)) return "one of a list";
+  return "any";
+}
+
+/** One tool as Dify lists it: its name, two lines of description, and its parameters. */
+function ToolItem({ tool }: { tool: Tool }) {
+  const schema = tool.inputSchema as { properties?: Record<string, ParameterSchema>; required?: unknown };
+  const required = new Set(Array.isArray(schema.required) ? (schema.required as string[]) : []);
+  const parameters = Object.entries(schema.properties ?? {});
+  return (
+    <li className="tool" aria-labelledby={`tool-${tool.name}`}>
+      <div className="tool-head">
+        <h3 id={`tool-${tool.name}`} className="mono">
+          {tool.name}
+        </h3>
+        {tool.title && <span className="muted small">{tool.title}</span>}
+      </div>
+      <p className="tool-description" title={tool.description || undefined}>
+        {tool.description || <span className="muted">No description.</span>}
+      </p>
+      {parameters.length > 0 ? (
+        <details className="tool-parameters">
+          <summary>Parameters ({parameters.length})</summary>
+          <ul>
+            {parameters.map(([name, parameter]) => (
+              <li key={name}>
+                <span className="mono strong">{name}</span>{" "}
+                <span className="muted">
+                  ({typeOf(parameter)}
+                  {required.has(name) ? ", required" : ""})
+                </span>
+                {typeof parameter.description === "string" && parameter.description
+                  ? `: ${parameter.description}`
+                  : ""}
+              </li>
+            ))}
+          </ul>
+        </details>
+      ) : (
+        <p className="small muted">No parameters.</p>
+      )}
+    </li>
   );
 }
 
@@ -394,80 +493,109 @@ const initial = (instance?: Instance): FormState => ({
   streamsOnLambda: instance?.streams.onLambda ?? false,
 });
 
+/** Where a form field's errors are reported; headers are matched by name instead. */
+const INSTANCE_FIELD_PATHS: Partial<Record<keyof FormState, string>> = {
+  name: "name",
+  identifier: "identifier",
+  description: "description",
+  url: "upstream.url",
+  emoji: "icon.emoji",
+  background: "icon.background",
+  timeout: "timeouts.timeout",
+  sseReadTimeout: "timeouts.sseReadTimeout",
+};
+
+const seconds = (value: string) => (value.trim() === "" ? Number.NaN : Number(value));
+
 function InstanceForm({ instance }: { instance?: Instance }) {
   const [form, setForm] = useState<FormState>(() => initial(instance));
-  const [fieldErrors, setFieldErrors] = useState<Record<string, string>>({});
+  const [fieldErrors, setFieldErrors] = useState<FieldErrors>({});
   const queryClient = useQueryClient();
   const toast = useToast();
-  const set = <K extends keyof FormState>(key: K, value: FormState[K]) =>
+  const set = <K extends keyof FormState>(key: K, value: FormState[K]) => {
     setForm((current) => ({ ...current, [key]: value }));
+    const path = INSTANCE_FIELD_PATHS[key];
+    if (path) setFieldErrors(({ [path]: _, ...rest }) => rest);
+  };
+
+  const body = async (): Promise<{ body?: InstanceCreate | InstanceUpdate; errors?: FieldErrors }> => {
+    const { InstanceInput } = await loadSchemas();
+    const common = {
+      name: form.name.trim(),
+      description: form.description.trim(),
+      upstream: { url: form.url.trim(), transport: form.transport },
+      icon: { emoji: form.emoji.trim() || "🔗", background: form.background },
+      timeouts: { timeout: seconds(form.timeout), sseReadTimeout: seconds(form.sseReadTimeout) },
+      enabled: form.enabled,
+      // The duration and per-space limits are kept as they are; the API sets their defaults.
+      ...(instance
+        ? { streams: { ...instance.streams, onLambda: form.streamsOnLambda } }
+        : form.streamsOnLambda
+          ? { streams: { onLambda: true } }
+          : {}),
+    };
+    const identifier = form.identifier.trim();
+    const candidate: InstanceCreate | InstanceUpdate = instance
+      ? {
+          ...common,
+          ...(identifier && identifier !== instance.identifier ? { identifier } : {}),
+          headers: headerUpdate(form.headers),
+          version: instance.version,
+        }
+      : { ...common, ...(identifier ? { identifier } : {}), headers: headerValues(form.headers) };
+    const checked = validate(instance ? InstanceInput.Update : InstanceInput.Create, candidate);
+    const errors = { ...unnamedHeaderErrors(form.headers), ...checked.errors };
+    return hasErrors(errors) ? { errors } : { body: candidate };
+  };
 
   const save = useMutation({
-    mutationFn: async () => {
-      const common = {
-        name: form.name.trim(),
-        description: form.description.trim(),
-        upstream: { url: form.url.trim(), transport: form.transport },
-        icon: { emoji: form.emoji.trim() || "🔗", background: form.background },
-        timeouts: { timeout: Number(form.timeout), sseReadTimeout: Number(form.sseReadTimeout) },
-        enabled: form.enabled,
-        // The duration and per-space limits are kept as they are; the API sets their defaults.
-        ...(instance
-          ? { streams: { ...instance.streams, onLambda: form.streamsOnLambda } }
-          : form.streamsOnLambda
-            ? { streams: { onLambda: true } }
-            : {}),
-      };
-      const identifier = form.identifier.trim();
-      if (!instance) {
-        const body: InstanceCreate = {
-          ...common,
-          ...(identifier ? { identifier } : {}),
-          headers: headerValues(form.headers),
-        };
-        return unwrap(api.POST("/api/instances", { body }));
-      }
-      const body: InstanceUpdate = {
-        ...common,
-        ...(identifier && identifier !== instance.identifier ? { identifier } : {}),
-        headers: headerUpdate(form.headers),
-        version: instance.version,
-      };
-      return unwrap(api.PATCH("/api/instances/{id}", { params: { path: { id: instance.id } }, body }));
-    },
-    onMutate: () => setFieldErrors({}),
+    mutationFn: (next: InstanceCreate | InstanceUpdate) =>
+      instance
+        ? unwrap(
+            api.PATCH("/api/instances/{id}", {
+              params: { path: { id: instance.id } },
+              body: next as InstanceUpdate,
+            }),
+          )
+        : unwrap(api.POST("/api/instances", { body: next as InstanceCreate })),
     onSuccess: (saved) => {
       void queryClient.invalidateQueries({ queryKey: ["instances"] });
       queryClient.setQueryData(["instance", saved.id], saved);
       void queryClient.invalidateQueries({ queryKey: ["tools", saved.id] });
       if (!instance) {
-        if (saved.discovery?.ok)
-          toast("success", `Instance ${saved.name} added: ${saved.discovery.toolCount} tools found.`);
-        else toast("error", `Instance ${saved.name} added, but its tools could not be listed.`);
         navigate(`/instances/${saved.id}/tools`);
+        toast(
+          saved.discovery?.ok
+            ? `Instance ${saved.name} added: ${saved.discovery.toolCount} tools found.`
+            : `Instance ${saved.name} added.`,
+        );
       } else {
         setForm(initial(saved));
         toast(
-          "success",
           saved.spaceCount > 0
             ? `Saved ${saved.name}. Spaces it is in are being updated.`
             : `Saved ${saved.name}.`,
         );
       }
     },
-    onError: (error) => {
-      if (error instanceof ApiError) setFieldErrors(error.fieldErrors());
-      toast("error", errorMessage(error));
-    },
+    onError: (error) => setFieldErrors(serverFieldErrors(error)),
   });
 
-  const submit = (event: FormEvent) => {
+  const submit = async (event: FormEvent) => {
     event.preventDefault();
-    save.mutate();
+    const next = await body();
+    setFieldErrors(next.errors ?? {});
+    if (next.body) save.mutate(next.body);
   };
+  const actionError = save.isError && !hasErrors(serverFieldErrors(save.error)) ? save.error : null;
 
   return (
-    <form className="card form" onSubmit={submit} aria-labelledby="page-title" noValidate>
+    <form
+      className="card form"
+      onSubmit={(event) => void submit(event)}
+      aria-labelledby="page-title"
+      noValidate
+    >
       <div className="grid-2">
         <Field
           label="Name"
@@ -554,20 +682,26 @@ function InstanceForm({ instance }: { instance?: Instance }) {
           label="Default headers"
           rows={form.headers}
           onChange={(rows) => set("headers", rows)}
+          errors={errorsUnder(fieldErrors, "headers")}
+          error={fieldErrors.headers}
         />
-        {fieldErrors.headers && <p className="field-error">{fieldErrors.headers}</p>}
       </div>
-      <details className="advanced">
+      <details className="advanced" open={hasAdvancedErrors(fieldErrors) || undefined}>
         <summary>Icon, timeouts and more</summary>
         <div className="grid-4">
           <Field label="Icon emoji" error={fieldErrors["icon.emoji"]}>
             {(props) => (
-              <input
-                {...props}
-                maxLength={16}
-                value={form.emoji}
-                onChange={(event) => set("emoji", event.target.value)}
-              />
+              <div className="icon-input">
+                <InstanceIcon
+                  instance={{ icon: { emoji: form.emoji || "🔗", background: form.background } }}
+                />
+                <input
+                  {...props}
+                  maxLength={16}
+                  value={form.emoji}
+                  onChange={(event) => set("emoji", event.target.value)}
+                />
+              </div>
             )}
           </Field>
           <Field label="Icon background" error={fieldErrors["icon.background"]}>
@@ -621,9 +755,21 @@ function InstanceForm({ instance }: { instance?: Instance }) {
           </span>
         </div>
       </details>
+      {hasErrors(fieldErrors) && (
+        <p className="field-error" role="alert">
+          Nothing was sent: correct the fields marked above.
+        </p>
+      )}
+      <InlineError error={actionError} />
       <div className="form-actions">
         {instance && (
-          <Button onClick={() => setForm(initial(instance))} disabled={save.isPending}>
+          <Button
+            onClick={() => {
+              setForm(initial(instance));
+              setFieldErrors({});
+            }}
+            disabled={save.isPending}
+          >
             Reset
           </Button>
         )}
@@ -639,3 +785,6 @@ function InstanceForm({ instance }: { instance?: Instance }) {
     </form>
   );
 }
+
+const hasAdvancedErrors = (errors: FieldErrors) =>
+  Object.keys(errors).some((path) => path.startsWith("icon.") || path.startsWith("timeouts."));

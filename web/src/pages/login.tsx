@@ -1,6 +1,7 @@
 import { useMutation } from "@tanstack/react-query";
 import { useState } from "react";
 import { api, errorMessage, session, unwrap } from "../api/client";
+import { BrandMark } from "../components/icons";
 import { Button, Field } from "../components/ui";
 
 export function LoginPage() {
@@ -20,9 +21,7 @@ export function LoginPage() {
         }}
       >
         <div className="brand brand-large">
-          <span className="brand-mark" aria-hidden="true">
-            ◆
-          </span>
+          <BrandMark />
           Spacegate
         </div>
         <h1 id="login-title">Sign in</h1>

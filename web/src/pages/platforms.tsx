@@ -1,13 +1,11 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { type FormEvent, useState } from "react";
 import {
-  ApiError,
   api,
   type CheckResult,
-  collect,
   type DatabaseInput,
-  errorMessage,
   type Platform,
+  type PlatformCreate,
   type PlatformUpdate,
   unwrap,
 } from "../api/client";
@@ -16,6 +14,7 @@ import {
   EmptyState,
   ErrorState,
   Field,
+  InlineError,
   Loading,
   PageHeader,
   SearchField,
@@ -27,13 +26,10 @@ import {
   useToast,
 } from "../components/ui";
 import { explainCheck, KIND_LABELS, SPACE_REASONS, SSL_HINTS, SSL_LABELS } from "../components/words";
+import { type FieldErrors, hasErrors, serverFieldErrors, validate } from "../forms";
+import { instancesQuery, platformsQuery } from "../queries";
 import { Link, navigate } from "../router";
-
-export const platformsQuery = {
-  queryKey: ["platforms"],
-  queryFn: () =>
-    collect((cursor) => unwrap(api.GET("/api/platforms", { params: { query: { cursor, limit: 200 } } }))),
-};
+import { loadSchemas } from "../schemas";
 
 export function CheckSummary({ check }: { check: Platform["check"] }) {
   if (!check) return <StatusBadge status="unknown" />;
@@ -66,23 +62,22 @@ export function PlatformsPage() {
     mutationFn: (id: string) => unwrap(api.POST("/api/platforms/{id}/check", { params: { path: { id } } })),
     onSuccess: (platform) => {
       void queryClient.invalidateQueries({ queryKey: ["platforms"] });
-      toast(
-        platform.check?.ok ? "success" : "error",
-        platform.check?.ok
-          ? `${platform.name}: the check passed.`
-          : `${platform.name}: ${explainCheck(platform.check?.code ?? "").title}.`,
-      );
+      if (platform.check?.ok) toast(`${platform.name}: the check passed.`);
     },
-    onError: (error) => toast("error", errorMessage(error)),
   });
   const remove = useMutation({
     mutationFn: (id: string) => unwrap(api.DELETE("/api/platforms/{id}", { params: { path: { id } } })),
     onSuccess: () => {
       void queryClient.invalidateQueries({ queryKey: ["platforms"] });
-      toast("success", "Platform removed.");
+      toast("Platform removed.");
     },
-    onError: (error) => toast("error", errorMessage(error)),
   });
+  const failed = (id: string) =>
+    recheck.variables === id && recheck.isError
+      ? recheck.error
+      : remove.variables === id && remove.isError
+        ? remove.error
+        : null;
 
   return (
     <>
@@ -113,7 +108,7 @@ export function PlatformsPage() {
         </EmptyState>
       ) : (
         <div className="table-wrap">
-          <table className="table">
+          <table className="table table-stacked">
             <caption className="sr-only">Agent platforms</caption>
             <thead>
               <tr>
@@ -129,20 +124,20 @@ export function PlatformsPage() {
             <tbody>
               {platforms.data.map((platform) => (
                 <tr key={platform.id}>
-                  <td>
+                  <td data-label="Name">
                     <Link to={`/platforms/${platform.id}`} className="strong">
                       {platform.name}
                     </Link>
                   </td>
-                  <td>{KIND_LABELS[platform.kind]}</td>
-                  <td className="mono small">
+                  <td data-label="Kind">{KIND_LABELS[platform.kind]}</td>
+                  <td data-label="Database" className="mono small break">
                     {platform.database.user}@{platform.database.host}:{platform.database.port}/
                     {platform.database.database}
                     {platform.database.ssl === "require" && (
                       <span className="muted"> · certificate not verified</span>
                     )}
                   </td>
-                  <td>
+                  <td data-label="Last check">
                     <CheckSummary check={platform.check} />
                   </td>
                   <td className="row-actions">
@@ -173,6 +168,7 @@ export function PlatformsPage() {
                     >
                       Remove<span className="sr-only"> {platform.name}</span>
                     </Button>
+                    <InlineError error={failed(platform.id)} />
                   </td>
                 </tr>
               ))}
@@ -184,7 +180,7 @@ export function PlatformsPage() {
   );
 }
 
-export function PlatformFormPage({ id }: { id?: string }) {
+export function PlatformFormPage({ id, prefill }: { id?: string; prefill?: URLSearchParams }) {
   const platform = useQuery({
     queryKey: ["platform", id],
     queryFn: () => unwrap(api.GET("/api/platforms/{id}", { params: { path: { id: id! } } })),
@@ -199,18 +195,51 @@ export function PlatformFormPage({ id }: { id?: string }) {
           title="Add an agent platform"
           description="Give the connection details of the Dify installation's PostgreSQL database. Spacegate checks them before saving."
         />
-        <PlatformForm />
+        <PlatformForm prefill={prefill} />
       </>
     );
   }
   if (platform.isPending) return <Loading label="Loading the platform…" />;
   if (platform.isError) return <ErrorState error={platform.error} retry={() => void platform.refetch()} />;
+  const connected = platform.data.check?.ok === true;
   return (
     <>
       <PageHeader back={back} title={platform.data.name} description={KIND_LABELS[platform.data.kind]} />
-      <PlatformForm platform={platform.data} />
-      {platform.data.check?.ok && <SpacesPreview platform={platform.data} />}
+      {connected && <PlatformNextSteps platform={platform.data} />}
+      {connected && <SpacesPreview platform={platform.data} />}
+      <details className="card settings" open={!connected}>
+        <summary className="settings-summary">
+          <h2 className="settings-title">Connection settings</h2>
+        </summary>
+        <PlatformForm platform={platform.data} />
+      </details>
     </>
+  );
+}
+
+/** Where to go once a platform is connected: an MCP server to publish, then the sync. */
+function PlatformNextSteps({ platform }: { platform: Platform }) {
+  const instances = useQuery(instancesQuery);
+  const count = instances.data?.length ?? 0;
+  return (
+    <section className="callout callout-next" aria-labelledby="next-title">
+      <h2 id="next-title">Next: publish an MCP server into its spaces</h2>
+      <p>
+        {count === 0
+          ? `Spacegate reaches ${platform.name}. Add the MCP server you want its spaces to use; then sync it to the spaces you choose.`
+          : `Spacegate reaches ${platform.name}. Sync an instance to the spaces you choose, or add another MCP server.`}
+      </p>
+      <div className="button-row">
+        {count > 0 && (
+          <Link className="btn btn-primary" to="/sync/new">
+            Sync to Dify
+          </Link>
+        )}
+        <Link className={`btn ${count > 0 ? "btn-default" : "btn-primary"}`} to="/instances/new">
+          Add an MCP server
+        </Link>
+      </div>
+    </section>
   );
 }
 
@@ -226,34 +255,55 @@ type FormState = {
   caPem: string;
 };
 
-const initialState = (platform?: Platform): FormState => ({
-  name: platform?.name ?? "",
-  kind: platform?.kind ?? "dify-community",
-  host: platform?.database.host ?? "",
-  port: String(platform?.database.port ?? 5432),
-  database: platform?.database.database ?? "dify",
-  user: platform?.database.user ?? "",
+/** Where each form field's errors are reported. */
+const FIELD_PATHS: Record<keyof FormState, string> = {
+  name: "name",
+  kind: "kind",
+  host: "database.host",
+  port: "database.port",
+  database: "database.database",
+  user: "database.user",
+  password: "database.password",
+  ssl: "database.ssl",
+  caPem: "database.caPem",
+};
+
+const choice = <T extends string>(value: string | null | undefined, choices: readonly T[]) =>
+  choices.find((known) => known === value);
+
+const initialState = (platform?: Platform, prefill?: URLSearchParams): FormState => ({
+  name: platform?.name ?? prefill?.get("name") ?? "",
+  kind:
+    platform?.kind ?? choice(prefill?.get("kind"), ["dify-community", "dify-enterprise"]) ?? "dify-community",
+  host: platform?.database.host ?? prefill?.get("host") ?? "",
+  port: String(platform?.database.port ?? prefill?.get("port") ?? 5432),
+  database: platform?.database.database ?? prefill?.get("database") ?? "dify",
+  user: platform?.database.user ?? prefill?.get("user") ?? "",
   password: "",
-  ssl: platform?.database.ssl ?? "verify-full",
+  ssl:
+    platform?.database.ssl ??
+    choice(prefill?.get("ssl"), ["disable", "require", "verify-full"]) ??
+    "verify-full",
   caPem: "",
 });
 
-function PlatformForm({ platform }: { platform?: Platform }) {
-  const [form, setForm] = useState<FormState>(() => initialState(platform));
+function PlatformForm({ platform, prefill }: { platform?: Platform; prefill?: URLSearchParams }) {
+  const [form, setForm] = useState<FormState>(() => initialState(platform, prefill));
   const [result, setResult] = useState<CheckResult | null>(platform?.check ?? null);
   const [resultSource, setResultSource] = useState<"stored" | "test" | "save">("stored");
-  const [fieldErrors, setFieldErrors] = useState<Record<string, string>>({});
+  const [fieldErrors, setFieldErrors] = useState<FieldErrors>({});
   const [failedSave, setFailedSave] = useState(false);
   const queryClient = useQueryClient();
   const toast = useToast();
   const set = <K extends keyof FormState>(key: K, value: FormState[K]) => {
     setForm((current) => ({ ...current, [key]: value }));
+    setFieldErrors(({ [FIELD_PATHS[key]]: _, ...rest }) => rest);
     setFailedSave(false);
   };
 
-  const database = (): DatabaseInput => ({
+  const database = () => ({
     host: form.host.trim(),
-    port: Number(form.port),
+    port: form.port === "" ? Number.NaN : Number(form.port),
     database: form.database.trim(),
     user: form.user.trim(),
     password: form.password,
@@ -268,69 +318,67 @@ function PlatformForm({ platform }: { platform?: Platform }) {
       form.user.trim() !== platform.database.user ||
       form.ssl !== platform.database.ssl ||
       form.caPem.trim() !== "");
+  const passwordAgain: FieldErrors =
+    platform && databaseChanged && !form.password
+      ? {
+          "database.password":
+            "Enter the password again: the stored one only goes to the server it was saved for",
+        }
+      : {};
 
-  const showError = (error: unknown, prefix = "") => {
-    if (error instanceof ApiError && ["invalid_request", "password_required"].includes(error.code)) {
-      const fields = error.fieldErrors();
-      setFieldErrors(Object.fromEntries(Object.entries(fields).map(([key, value]) => [prefix + key, value])));
+  /** The connection details to test, once valid: on an existing platform without a new password, none. */
+  const testable = async (): Promise<{ database?: DatabaseInput; errors?: FieldErrors }> => {
+    const { PlatformInput } = await loadSchemas();
+    if (platform && !form.password) {
+      if (hasErrors(passwordAgain)) return { errors: passwordAgain };
+      const { password: _, ...fields } = database();
+      const checked = validate(PlatformInput.Database.omit({ password: true }), fields);
+      return checked.errors ? { errors: prefixed(checked.errors) } : {};
     }
-    toast("error", errorMessage(error));
+    const checked = validate(PlatformInput.Database, database());
+    return checked.errors ? { errors: prefixed(checked.errors) } : { database: database() };
   };
 
   const test = useMutation({
-    mutationFn: async (): Promise<CheckResult> => {
-      if (platform && !form.password) {
-        if (databaseChanged)
-          throw new ApiError(
-            "password_required",
-            "Enter the database password again: the stored one is only sent to the server it was saved for.",
-            400,
-            [{ path: "password", message: "Required when the server changes" }],
-          );
-        const rechecked = await unwrap(
-          api.POST("/api/platforms/{id}/check", { params: { path: { id: platform.id } } }),
-        );
-        void queryClient.invalidateQueries({ queryKey: ["platforms"] });
-        void queryClient.invalidateQueries({ queryKey: ["platform", platform.id] });
-        return rechecked.check!;
-      }
-      return unwrap(api.POST("/api/platforms/check", { body: database() }));
+    mutationFn: async (input: DatabaseInput | undefined): Promise<CheckResult> => {
+      if (input) return unwrap(api.POST("/api/platforms/check", { body: input }));
+      const rechecked = await unwrap(
+        api.POST("/api/platforms/{id}/check", { params: { path: { id: platform!.id } } }),
+      );
+      void queryClient.invalidateQueries({ queryKey: ["platforms"] });
+      void queryClient.invalidateQueries({ queryKey: ["platform", platform!.id] });
+      return rechecked.check!;
     },
-    onMutate: () => setFieldErrors({}),
     onSuccess: (check) => {
       setResult(check);
       setResultSource("test");
     },
-    onError: (error) => showError(error, "database."),
+    onError: (error) => setFieldErrors(serverFieldErrors(error, (path) => `database.${path}`)),
   });
 
   const save = useMutation({
-    mutationFn: async ({ force }: { force: boolean }) => {
+    mutationFn: async ({ body, force }: { body: PlatformCreate | PlatformUpdate; force: boolean }) => {
       if (!platform) {
+        const create = body as PlatformCreate;
         if (!force) {
-          const check = await unwrap(api.POST("/api/platforms/check", { body: database() }));
+          const check = await unwrap(api.POST("/api/platforms/check", { body: create.database })).catch(
+            (error: unknown) => {
+              throw Object.assign(error as Error, { prefix: "database." });
+            },
+          );
           if (!check.ok) return { saved: null, check };
         }
-        const saved = await unwrap(
-          api.POST("/api/platforms", {
-            body: { name: form.name.trim(), kind: form.kind, database: database() },
-          }),
-        );
+        const saved = await unwrap(api.POST("/api/platforms", { body: create }));
         return { saved, check: saved.check };
       }
-      const { password: _, ...fields } = database();
-      const body: PlatformUpdate = {
-        name: form.name.trim(),
-        kind: form.kind,
-        database: { ...fields, ...(form.password ? { password: form.password } : {}) },
-        version: platform.version,
-      };
       const saved = await unwrap(
-        api.PATCH("/api/platforms/{id}", { params: { path: { id: platform.id } }, body }),
+        api.PATCH("/api/platforms/{id}", {
+          params: { path: { id: platform.id } },
+          body: body as PlatformUpdate,
+        }),
       );
       return { saved, check: saved.check };
     },
-    onMutate: () => setFieldErrors({}),
     onSuccess: ({ saved, check }) => {
       setResult(check);
       setResultSource("save");
@@ -343,31 +391,61 @@ function PlatformForm({ platform }: { platform?: Platform }) {
       queryClient.setQueryData(["platform", saved.id], saved);
       setForm((current) => ({ ...current, password: "", caPem: "" }));
       if (!platform) {
-        toast(
-          "success",
-          saved.check?.ok
-            ? `Platform ${saved.name} added: ${saved.check.spaceCount} spaces found.`
-            : `Platform ${saved.name} added, but the check failed.`,
-        );
         navigate(`/platforms/${saved.id}`);
-      } else {
         toast(
-          saved.check?.ok ? "success" : "error",
-          saved.check?.ok ? `Saved ${saved.name}.` : `Saved ${saved.name}, but the check failed.`,
+          saved.check?.ok
+            ? `Platform ${saved.name} added: ${saved.check.spaceCount} ${saved.check.spaceCount === 1 ? "space" : "spaces"} found.`
+            : `Platform ${saved.name} added. Its check failed: fix the connection settings.`,
         );
-      }
+      } else if (saved.check?.ok) toast(`Saved ${saved.name}.`);
     },
-    onError: (error) => showError(error),
+    onError: (error) => {
+      const prefix = (error as { prefix?: string }).prefix ?? "";
+      setFieldErrors(serverFieldErrors(error, (path) => prefix + path));
+    },
   });
 
-  const submit = (event: FormEvent) => {
+  const body = async (): Promise<{ body?: PlatformCreate | PlatformUpdate; errors?: FieldErrors }> => {
+    const { PlatformInput } = await loadSchemas();
+    if (!platform) {
+      const candidate = { name: form.name.trim(), kind: form.kind, database: database() };
+      const checked = validate(PlatformInput.Create, candidate);
+      return checked.errors ? { errors: checked.errors } : { body: candidate };
+    }
+    const { password: _, ...fields } = database();
+    const candidate: PlatformUpdate = {
+      name: form.name.trim(),
+      kind: form.kind,
+      database: { ...fields, ...(form.password ? { password: form.password } : {}) },
+      version: platform.version,
+    };
+    const checked = validate(PlatformInput.Update, candidate);
+    const errors = { ...passwordAgain, ...checked.errors };
+    return hasErrors(errors) ? { errors } : { body: candidate };
+  };
+
+  const submit = async (event: FormEvent, force = false) => {
     event.preventDefault();
-    save.mutate({ force: false });
+    const next = await body();
+    setFieldErrors(next.errors ?? {});
+    if (next.body) save.mutate({ body: next.body, force });
+  };
+  const runTest = async () => {
+    const next = await testable();
+    setFieldErrors(next.errors ?? {});
+    if (!next.errors) test.mutate(next.database);
   };
   const busy = test.isPending || save.isPending;
+  const actionError = [save, test].find((m) => m.isError && !hasErrors(serverFieldErrors(m.error)))?.error;
+  const shownErrors = hasErrors(fieldErrors);
 
   return (
-    <form className="card form" onSubmit={submit} aria-labelledby="page-title" noValidate>
+    <form
+      className="card form"
+      onSubmit={(event) => void submit(event)}
+      aria-labelledby="page-title"
+      noValidate
+    >
       <div className="grid-2">
         <Field label="Name" error={fieldErrors.name} hint="How this Dify is called in Spacegate.">
           {(props) => (
@@ -517,7 +595,7 @@ function PlatformForm({ platform }: { platform?: Platform }) {
         {!busy && failedSave && (
           <p className="small">
             Not saved. Correct the details and save again, or{" "}
-            <button type="button" className="link-button" onClick={() => save.mutate({ force: true })}>
+            <button type="button" className="link-button" onClick={(event) => void submit(event, true)}>
               save anyway
             </button>{" "}
             and fix it later.
@@ -525,8 +603,14 @@ function PlatformForm({ platform }: { platform?: Platform }) {
         )}
       </div>
 
+      {shownErrors && (
+        <p className="field-error" role="alert">
+          Nothing was sent: correct the fields marked above.
+        </p>
+      )}
+      <InlineError error={actionError} />
       <div className="form-actions">
-        <Button onClick={() => test.mutate()} busy={test.isPending} disabled={busy}>
+        <Button onClick={() => void runTest()} busy={test.isPending} disabled={busy}>
           Test connection
         </Button>
         <Button type="submit" variant="primary" busy={save.isPending} disabled={busy}>
@@ -536,6 +620,9 @@ function PlatformForm({ platform }: { platform?: Platform }) {
     </form>
   );
 }
+
+const prefixed = (errors: FieldErrors) =>
+  Object.fromEntries(Object.entries(errors).map(([path, message]) => [`database.${path}`, message]));
 
 export function CheckResultView({ result, heading }: { result: CheckResult; heading: string }) {
   if (result.ok) {
@@ -616,7 +703,7 @@ function SpacesPreview({ platform }: { platform: Platform }) {
         <EmptyState title={term ? `No space matches “${term}”` : "This Dify has no spaces"} />
       ) : (
         <div className="table-wrap">
-          <table className="table">
+          <table className="table table-stacked">
             <caption className="sr-only">Spaces of {platform.name}</caption>
             <thead>
               <tr>
@@ -629,14 +716,14 @@ function SpacesPreview({ platform }: { platform: Platform }) {
             <tbody>
               {spaces.data.items.map((space) => (
                 <tr key={space.id}>
-                  <td className="strong">{space.name}</td>
-                  <td>
+                  <td className="strong cell-title">{space.name}</td>
+                  <td data-label="Owner">
                     <OwnerCell owner={space.owner} />
                   </td>
-                  <td>
+                  <td data-label="Status">
                     <SpaceStatus status={space.status} />
                   </td>
-                  <td>
+                  <td data-label="Spacegate can write">
                     {space.canEncrypt ? (
                       "Yes"
                     ) : (

@@ -1,10 +1,11 @@
 import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useState } from "react";
-import { api, errorMessage, type SyncDetail, type SyncJob, unwrap } from "../api/client";
+import { api, type SyncDetail, type SyncJob, unwrap } from "../api/client";
 import {
   Button,
   EmptyState,
   ErrorState,
+  InlineError,
   Loading,
   PageHeader,
   StatusBadge,
@@ -13,9 +14,8 @@ import {
   useToast,
 } from "../components/ui";
 import { SYNC_ERRORS } from "../components/words";
+import { instancesQuery, platformsQuery } from "../queries";
 import { Link, navigate } from "../router";
-import { instancesQuery } from "./instances";
-import { platformsQuery } from "./platforms";
 
 const active = (job: SyncJob | undefined) => job?.status === "queued" || job?.status === "running";
 
@@ -26,12 +26,16 @@ const REASONS: Record<string, string> = {
   tools_changed: "Tools changed upstream",
 };
 
-function useNames() {
+/** Names for the ids a job holds; what was removed since is called so, never shown as an id. */
+function useNames(items: Array<{ instanceId: string; instanceName: string }> = []) {
   const platforms = useQuery(platformsQuery);
   const instances = useQuery(instancesQuery);
   return {
-    platform: (id: string) => platforms.data?.find((p) => p.id === id)?.name ?? id,
-    instance: (id: string) => instances.data?.find((i) => i.id === id)?.name ?? id,
+    platform: (id: string) => platforms.data?.find((p) => p.id === id)?.name ?? "a removed platform",
+    instance: (id: string) =>
+      instances.data?.find((i) => i.id === id)?.name ??
+      items.find((item) => item.instanceId === id)?.instanceName ??
+      "a removed instance",
   };
 }
 
@@ -104,7 +108,7 @@ export function SyncsPage() {
         </EmptyState>
       ) : (
         <div className="table-wrap">
-          <table className="table">
+          <table className="table table-stacked">
             <caption className="sr-only">Sync jobs</caption>
             <thead>
               <tr>
@@ -119,19 +123,21 @@ export function SyncsPage() {
             <tbody>
               {all.map((job) => (
                 <tr key={job.id}>
-                  <td>
+                  <td data-label="Started">
                     <Link to={`/syncs/${job.id}`}>
                       <Time iso={job.createdAt} />
-                      <span className="sr-only"> — open sync {job.id}</span>
+                      <span className="sr-only"> — open this sync</span>
                     </Link>
                   </td>
-                  <td>{names.platform(job.platformId)}</td>
-                  <td>{job.instanceIds.map(names.instance).join(", ")}</td>
-                  <td className="small">{REASONS[job.reason] ?? job.reason}</td>
-                  <td>
+                  <td data-label="Platform">{names.platform(job.platformId)}</td>
+                  <td data-label="Instances">{job.instanceIds.map(names.instance).join(", ")}</td>
+                  <td data-label="Why" className="small">
+                    {REASONS[job.reason] ?? job.reason}
+                  </td>
+                  <td data-label="Status">
                     <StatusBadge status={job.status} />
                   </td>
-                  <td>
+                  <td data-label="Progress">
                     <Progress job={job} />
                   </td>
                 </tr>
@@ -152,7 +158,6 @@ export function SyncsPage() {
 const FILTERS = ["all", "failed", "queued", "running", "synced", "cancelled"] as const;
 
 export function SyncJobPage({ id }: { id: string }) {
-  const names = useNames();
   const queryClient = useQueryClient();
   const toast = useToast();
   const confirm = useConfirm();
@@ -190,18 +195,17 @@ export function SyncJobPage({ id }: { id: string }) {
     mutationFn: () => unwrap(api.POST("/api/syncs/{id}/retry", { params: { path: { id } } })),
     onSuccess: (job) => {
       afterAction(job);
-      toast("success", "The failed items are queued again.");
+      toast("The failed items are queued again.");
     },
-    onError: (error) => toast("error", errorMessage(error)),
   });
   const cancel = useMutation({
     mutationFn: () => unwrap(api.POST("/api/syncs/{id}/cancel", { params: { path: { id } } })),
     onSuccess: (job) => {
       afterAction(job);
-      toast("success", "Items not yet started were cancelled.");
+      toast("Items not yet started were cancelled.");
     },
-    onError: (error) => toast("error", errorMessage(error)),
   });
+  const names = useNames(detail.data?.items);
 
   if (detail.isPending) return <Loading label="Loading the sync…" />;
   if (detail.isError) return <ErrorState error={detail.error} retry={() => void detail.refetch()} />;
@@ -249,6 +253,7 @@ export function SyncJobPage({ id }: { id: string }) {
           </>
         }
       />
+      <InlineError error={retry.error ?? cancel.error} />
       <section className="card stack-sm" aria-label="Progress">
         <Progress job={job} />
         <p className="small" aria-live="polite" role="status">
@@ -281,7 +286,7 @@ export function SyncJobPage({ id }: { id: string }) {
         <EmptyState title="No items to show" />
       ) : (
         <div className="table-wrap">
-          <table className="table">
+          <table className="table table-stacked">
             <caption className="sr-only">Items of this sync</caption>
             <thead>
               <tr>
@@ -298,11 +303,11 @@ export function SyncJobPage({ id }: { id: string }) {
             <tbody>
               {shown.map((item) => (
                 <tr key={`${item.instanceId}/${item.spaceId}`} data-space={item.spaceName}>
-                  <td>
+                  <td data-label="Instance">
                     <Link to={`/instances/${item.instanceId}/access`}>{item.instanceName}</Link>
                   </td>
-                  <td>{item.spaceName}</td>
-                  <td>
+                  <td data-label="Space">{item.spaceName}</td>
+                  <td data-label="Status">
                     <div className="stack-xs">
                       <StatusBadge status={item.status} />
                       {item.repairedDrift && (
@@ -310,7 +315,7 @@ export function SyncJobPage({ id }: { id: string }) {
                       )}
                     </div>
                   </td>
-                  <td>
+                  <td data-label="Error" className={item.error ? undefined : "cell-empty"}>
                     {item.error ? (
                       <div className="stack-xs">
                         <span>{SYNC_ERRORS[item.error.code] ?? item.error.message}</span>
@@ -323,8 +328,10 @@ export function SyncJobPage({ id }: { id: string }) {
                       <span className="muted">—</span>
                     )}
                   </td>
-                  <td className="num">{item.attempts}</td>
-                  <td>
+                  <td data-label="Attempts" className="num">
+                    {item.attempts}
+                  </td>
+                  <td data-label="Updated">
                     <Time iso={item.finishedAt ?? item.updatedAt} />
                   </td>
                 </tr>
@@ -333,13 +340,33 @@ export function SyncJobPage({ id }: { id: string }) {
           </table>
         </div>
       )}
-      {job.status === "done" && (
-        <p>
-          <Button onClick={() => navigate(`/instances/${job.instanceIds[0]}/access`)}>
-            Open the access configuration
-          </Button>
-        </p>
-      )}
+      {job.counts.synced > 0 && !running && <WhereInDify items={items} />}
     </>
+  );
+}
+
+/** After a sync: where its tools now are in Dify, and where their credentials are managed. */
+function WhereInDify({ items }: { items: SyncDetail["items"] }) {
+  const synced = items.filter((item) => item.status === "synced");
+  const instances = [...new Map(synced.map((item) => [item.instanceId, item.instanceName]))];
+  const spaces = [...new Set(synced.map((item) => item.spaceName))];
+  return (
+    <section className="callout callout-next" aria-labelledby="in-dify-title">
+      <h2 id="in-dify-title">Where to find it in Dify</h2>
+      <p>
+        In Dify, switch to {spaces.length === 1 ? "the space" : "each of the spaces"}{" "}
+        <strong>{spaces.join(", ")}</strong> and open <strong>Tools → MCP</strong>:{" "}
+        {instances.map(([, name]) => name).join(", ")} {instances.length === 1 ? "is" : "are"} listed there,
+        authorized, with {instances.length === 1 ? "its" : "their"} tools. Apps and agents in the space can
+        add them at once.
+      </p>
+      <div className="button-row">
+        {instances.map(([instanceId, name]) => (
+          <Button key={instanceId} onClick={() => navigate(`/instances/${instanceId}/access`)}>
+            Open the access configuration{instances.length > 1 ? ` of ${name}` : ""}
+          </Button>
+        ))}
+      </div>
+    </section>
   );
 }

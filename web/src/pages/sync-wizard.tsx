@@ -1,6 +1,7 @@
 import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { type ReactNode, useRef, useState } from "react";
-import { api, errorMessage, type Instance, type Space, type SyncStart, unwrap } from "../api/client";
+import { api, type Instance, type Space, type SyncStart, unwrap } from "../api/client";
+import { InstanceIcon } from "../components/icons";
 import {
   Button,
   EmptyState,
@@ -9,6 +10,7 @@ import {
   HeadersEditor,
   headerRow,
   headerValues,
+  InlineError,
   Loading,
   Modal,
   PageHeader,
@@ -17,9 +19,19 @@ import {
   useToast,
 } from "../components/ui";
 import { explainCheck, KIND_LABELS, SPACE_REASONS } from "../components/words";
+import {
+  errorsUnder,
+  type FieldErrors,
+  hasErrors,
+  serverFieldErrors,
+  unnamedHeaderErrors,
+  validate,
+} from "../forms";
+import { instancesQuery, platformsQuery } from "../queries";
 import { Link, navigate } from "../router";
-import { InstanceIcon, instancesQuery } from "./instances";
-import { OwnerCell, platformsQuery, SpaceStatus } from "./platforms";
+import { loadSchemas, mask } from "../schemas";
+import { syncBlocker } from "./instances";
+import { OwnerCell, SpaceStatus } from "./platforms";
 
 /** The instances' default headers, merged: name → masked value (the first instance's wins). */
 const defaultHeaders = (instances: Instance[]) => {
@@ -62,31 +74,55 @@ export function SyncWizardPage({ instanceIds }: { instanceIds: string[] }) {
     return rows;
   };
 
+  const [errors, setErrors] = useState<FieldErrors>({});
+  const chosenSpaces = [...spaces.values()];
+
+  /** The request, or what is wrong with it: header errors keyed "<spaceId>.<header name>". */
+  const request = async (): Promise<{ body?: SyncStart; errors?: FieldErrors }> => {
+    const { SyncInput } = await loadSchemas();
+    const body: SyncStart = {
+      platformId: effectivePlatformId ?? "",
+      instanceIds: selectedInstances.map((instance) => instance.id),
+      spaces: chosenSpaces.map((space) => {
+        const values = headerValues(rowsFor(space.id));
+        return Object.keys(values).length > 0
+          ? { spaceId: space.id, headers: values }
+          : { spaceId: space.id };
+      }),
+    };
+    const unnamed = Object.assign(
+      {},
+      ...chosenSpaces.map((space) => unnamedHeaderErrors(rowsFor(space.id), `${space.id}.headers`)),
+    ) as FieldErrors;
+    const checked = validate(SyncInput.Start, body);
+    const found = { ...unnamed, ...bySpace(checked.errors ?? {}, body) };
+    return hasErrors(found) ? { errors: found } : { body };
+  };
+
   const start = useMutation({
-    mutationFn: () => {
-      const body: SyncStart = {
-        platformId: effectivePlatformId!,
-        instanceIds: selectedInstances.map((instance) => instance.id),
-        spaces: [...spaces.keys()].map((spaceId) => {
-          const values = headerValues(rowsFor(spaceId));
-          return Object.keys(values).length > 0 ? { spaceId, headers: values } : { spaceId };
-        }),
-      };
-      return unwrap(api.POST("/api/syncs", { body }));
-    },
+    mutationFn: (body: SyncStart) => unwrap(api.POST("/api/syncs", { body })),
     onSuccess: (job) => {
       void queryClient.invalidateQueries({ queryKey: ["syncs"] });
       void queryClient.invalidateQueries({ queryKey: ["instances"] });
       void queryClient.invalidateQueries({ queryKey: ["instance"] });
       void queryClient.invalidateQueries({ queryKey: ["access"] });
-      toast("success", `Sync started: ${job.total} ${job.total === 1 ? "item" : "items"} queued.`);
       navigate(`/syncs/${job.id}`);
+      toast(`Sync started: ${job.total} ${job.total === 1 ? "item" : "items"} queued.`);
     },
-    onError: (error) => {
-      setReviewing(false);
-      toast("error", errorMessage(error));
+    onError: (error, body) => {
+      const fields = bySpace(serverFieldErrors(error), body);
+      if (hasErrors(fields)) {
+        setErrors(fields);
+        setReviewing(false);
+      }
     },
   });
+
+  const review = async () => {
+    const next = await request();
+    setErrors(next.errors ?? {});
+    if (next.body) setReviewing(true);
+  };
 
   if (instances.isPending || platforms.isPending) return <Loading label="Loading instances and platforms…" />;
   if (instances.isError) return <ErrorState error={instances.error} retry={() => void instances.refetch()} />;
@@ -94,6 +130,18 @@ export function SyncWizardPage({ instanceIds }: { instanceIds: string[] }) {
 
   const itemCount = selectedInstances.length * spaces.size;
   const ready = selectedInstances.length > 0 && platform !== undefined && spaces.size > 0;
+  const blocked = selectedInstances
+    .map((instance) => ({ instance, reason: syncBlocker(instance) }))
+    .filter((entry): entry is { instance: Instance; reason: string } => entry.reason !== null);
+  const spaceErrors = (spaceId: string) => errorsUnder(errors, spaceId);
+  const errorList = Object.entries(errors).map(([path, message]) => {
+    const [spaceId = "", ...rest] = path.split(".");
+    const header = rest.join(".").replace(/^headers\.?/, "");
+    const space = spaces.get(spaceId);
+    return space
+      ? `${space.name}: ${header && !header.startsWith("#") ? `header ${header}: ` : ""}${message}`
+      : message;
+  });
 
   return (
     <>
@@ -109,32 +157,36 @@ export function SyncWizardPage({ instanceIds }: { instanceIds: string[] }) {
           ) : (
             <fieldset className="choice-grid">
               <legend className="sr-only">Instances to sync</legend>
-              {instances.data.map((instance) => (
-                <label
-                  key={instance.id}
-                  className={`choice${chosenInstances.has(instance.id) ? " selected" : ""}`}
-                >
-                  <input
-                    type="checkbox"
-                    checked={chosenInstances.has(instance.id)}
-                    onChange={(event) =>
-                      setChosenInstances((current) => {
-                        const next = new Set(current);
-                        if (event.target.checked) next.add(instance.id);
-                        else next.delete(instance.id);
-                        return next;
-                      })
-                    }
-                  />
-                  <InstanceIcon instance={instance} />
-                  <span className="stack-xs">
-                    <span className="strong">{instance.name}</span>
-                    <span className="small muted">
-                      {instance.toolCount} tools · in {instance.spaceCount} spaces
+              {instances.data.map((instance) => {
+                const blocker = syncBlocker(instance);
+                return (
+                  <label
+                    key={instance.id}
+                    className={`choice${chosenInstances.has(instance.id) ? " selected" : ""}${blocker ? " choice-warning" : ""}`}
+                  >
+                    <input
+                      type="checkbox"
+                      checked={chosenInstances.has(instance.id)}
+                      onChange={(event) =>
+                        setChosenInstances((current) => {
+                          const next = new Set(current);
+                          if (event.target.checked) next.add(instance.id);
+                          else next.delete(instance.id);
+                          return next;
+                        })
+                      }
+                    />
+                    <InstanceIcon instance={instance} />
+                    <span className="stack-xs">
+                      <span className="strong">{instance.name}</span>
+                      <span className="small muted">
+                        {instance.toolCount} tools · in {instance.spaceCount} spaces
+                      </span>
+                      {blocker && <span className="small warning-text">{blocker}</span>}
                     </span>
-                  </span>
-                </label>
-              ))}
+                  </label>
+                );
+              })}
             </fieldset>
           )}
         </WizardStep>
@@ -158,6 +210,7 @@ export function SyncWizardPage({ instanceIds }: { instanceIds: string[] }) {
                       setPlatformId(p.id);
                       setSpaces(new Map());
                       setHeaders(new Map());
+                      setErrors({});
                     }}
                   />
                   <span className="stack-xs">
@@ -191,22 +244,30 @@ export function SyncWizardPage({ instanceIds }: { instanceIds: string[] }) {
                 one for this space (a team's own API key, say).
               </p>
               <div className="stack-sm">
-                {[...spaces.values()].map((space) => (
-                  <details key={space.id} className="space-headers">
-                    <summary>
-                      {space.name}{" "}
-                      <span className="muted small">
-                        ({Object.keys(headerValues(rowsFor(space.id))).length} set for this space)
-                      </span>
-                    </summary>
-                    <HeadersEditor
-                      label={`Headers for ${space.name}`}
-                      storedHint="Default"
-                      rows={rowsFor(space.id)}
-                      onChange={(rows) => setHeaders((current) => new Map(current).set(space.id, rows))}
-                    />
-                  </details>
-                ))}
+                {chosenSpaces.map((space) => {
+                  const own = spaceErrors(space.id);
+                  return (
+                    <details key={space.id} className="space-headers" open={hasErrors(own) || undefined}>
+                      <summary>
+                        {space.name}{" "}
+                        <span className="muted small">
+                          ({Object.keys(headerValues(rowsFor(space.id))).length} set for this space)
+                        </span>
+                      </summary>
+                      <HeadersEditor
+                        label={`Headers for ${space.name}`}
+                        storedHint="Default"
+                        rows={rowsFor(space.id)}
+                        onChange={(rows) => {
+                          setHeaders((current) => new Map(current).set(space.id, rows));
+                          setErrors((current) => withoutSpace(current, space.id));
+                        }}
+                        errors={errorsUnder(own, "headers")}
+                        error={own.headers}
+                      />
+                    </details>
+                  );
+                })}
               </div>
             </>
           )}
@@ -214,7 +275,7 @@ export function SyncWizardPage({ instanceIds }: { instanceIds: string[] }) {
       </ol>
 
       <div className="sticky-actions">
-        <Button variant="primary" disabled={!ready} onClick={() => setReviewing(true)}>
+        <Button variant="primary" disabled={!ready} onClick={() => void review()}>
           Review and sync
         </Button>
         <span aria-live="polite" className="small">
@@ -222,10 +283,21 @@ export function SyncWizardPage({ instanceIds }: { instanceIds: string[] }) {
             ? `${selectedInstances.length} ${selectedInstances.length === 1 ? "instance" : "instances"} × ${spaces.size} ${spaces.size === 1 ? "space" : "spaces"} = ${itemCount} to sync`
             : "Choose instances, a platform and spaces."}
         </span>
+        {errorList.length > 0 && (
+          <div className="field-error sticky-errors" role="alert">
+            Nothing was sent. Correct these first:
+            <ul>
+              {errorList.map((message) => (
+                <li key={message}>{message}</li>
+              ))}
+            </ul>
+          </div>
+        )}
       </div>
 
       <Modal
         open={reviewing}
+        wide
         title="Start the sync?"
         onClose={() => setReviewing(false)}
         footer={
@@ -233,26 +305,85 @@ export function SyncWizardPage({ instanceIds }: { instanceIds: string[] }) {
             <Button onClick={() => setReviewing(false)} disabled={start.isPending}>
               Back
             </Button>
-            <Button variant="primary" busy={start.isPending} onClick={() => start.mutate()}>
-              Start sync
+            <Button
+              variant="primary"
+              busy={start.isPending}
+              onClick={async () => {
+                const next = await request();
+                if (next.body) start.mutate(next.body);
+              }}
+            >
+              {blocked.length > 0 ? "Start sync anyway" : "Start sync"}
             </Button>
           </>
         }
       >
         <p>
           Spacegate will write {selectedInstances.map((i) => i.name).join(", ")} into {spaces.size}{" "}
-          {spaces.size === 1 ? "space" : "spaces"} of {platform?.name}, each with its own credential.
+          {spaces.size === 1 ? "space" : "spaces"} of {platform?.name}, each with its own credential and these
+          pass-through headers:
         </p>
-        <ul className="compact-list">
-          {[...spaces.values()].slice(0, 8).map((space) => (
-            <li key={space.id}>{space.name}</li>
+        {blocked.length > 0 && (
+          <div className="callout callout-warning" role="alert">
+            <strong>
+              {blocked.length === 1 ? "This instance is" : "These instances are"} not ready: their sync will
+              fail
+            </strong>
+            {blocked.map(({ instance, reason }) => (
+              <p key={instance.id}>
+                <strong>{instance.name}</strong>: {reason}
+              </p>
+            ))}
+          </div>
+        )}
+        <ul className="review-list">
+          {chosenSpaces.slice(0, 20).map((space) => (
+            <li key={space.id}>
+              <span className="strong">{space.name}</span>
+              <ReviewHeaders rows={rowsFor(space.id)} />
+            </li>
           ))}
-          {spaces.size > 8 && <li className="muted">and {spaces.size - 8} more</li>}
+          {spaces.size > 20 && <li className="muted">and {spaces.size - 20} more</li>}
         </ul>
+        <InlineError error={start.error} />
       </Modal>
     </>
   );
 }
+
+/** The headers a space will get, masked as saved headers are everywhere else. */
+function ReviewHeaders({ rows }: { rows: HeaderRow[] }) {
+  const shown = rows.filter((row) => row.name.trim() && (row.value !== "" || row.stored !== undefined));
+  if (shown.length === 0) return <span className="small muted"> · no headers</span>;
+  return (
+    <ul className="kv small">
+      {shown.map((row) => (
+        <li key={row.key}>
+          <span className="mono">{row.name.trim()}</span>:{" "}
+          <span className="mono">{row.value !== "" ? mask(row.value) : row.stored}</span>{" "}
+          <span className="muted">{row.value !== "" ? "(for this space)" : "(instance default)"}</span>
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+/**
+ * Field errors of a sync request with each `spaces.<index>.…` path renamed to `<spaceId>.…`, so a
+ * problem is shown on the space it concerns and named by it, never by its place in the list.
+ */
+function bySpace(errors: FieldErrors, body: SyncStart): FieldErrors {
+  const renamed: FieldErrors = {};
+  for (const [path, message] of Object.entries(errors)) {
+    const match = /^spaces\.(\d+)\.(.*)$/.exec(path);
+    const spaceId = match ? body.spaces[Number(match[1])]?.spaceId : undefined;
+    renamed[spaceId ? `${spaceId}.${match![2]}` : path] = message;
+  }
+  return renamed;
+}
+
+const withoutSpace = (errors: FieldErrors, spaceId: string) =>
+  Object.fromEntries(Object.entries(errors).filter(([path]) => !path.startsWith(`${spaceId}.`)));
 
 function SpacePicker({
   platformId,
@@ -310,7 +441,7 @@ function SpacePicker({
         <EmptyState title={term ? `No space matches “${term}”` : "This Dify has no spaces"} />
       ) : (
         <div className="table-wrap">
-          <table className="table">
+          <table className="table table-stacked table-pick">
             <caption className="sr-only">Spaces to sync into</caption>
             <thead>
               <tr>
@@ -351,7 +482,7 @@ function SpacePicker({
                       onChange={(event) => set(space, event.target.checked)}
                     />
                   </td>
-                  <td>
+                  <td className="cell-title">
                     <div className="stack-xs">
                       <span className="strong">{space.name}</span>
                       {!space.canEncrypt && (
@@ -361,10 +492,10 @@ function SpacePicker({
                       )}
                     </div>
                   </td>
-                  <td>
+                  <td data-label="Owner">
                     <OwnerCell owner={space.owner} />
                   </td>
-                  <td>
+                  <td data-label="Status">
                     <SpaceStatus status={space.status} />
                   </td>
                 </tr>
