@@ -1,5 +1,6 @@
 import { rmSync } from "node:fs";
 import path from "node:path";
+import { isAppError } from "../functions/core/errors";
 import { logger } from "../functions/core/log";
 import { startLocal } from "../functions/local/server";
 import { createDifyFixture, databaseSettings } from "./dify-fixture";
@@ -35,7 +36,6 @@ try {
     spaces: SPACE_NAMES.length,
     url: postgres.url("dify"),
   });
-  cleanups.push(() => dify.close());
   for (const [index, name] of SPACE_NAMES.entries()) {
     const space = dify.spaces[index]!;
     const owner = name.toLowerCase().replace(/\W+/g, ".");
@@ -47,6 +47,9 @@ try {
     ]);
   }
   const role = await dify.createRestrictedRole({ canWrite: true });
+  // Done with the fixture's own connection: left open, Ctrl-C (which stops PostgreSQL too) would
+  // end it from the server's side with an unhandled error.
+  await dify.close();
 
   const upstream = await startMcpUpstream({ name: "demo-tools", version: "1.0.0" });
   cleanups.push(() => upstream.close());
@@ -99,6 +102,15 @@ try {
     );
   }
 
+  const form = new URLSearchParams({
+    name: "Demo Dify",
+    host: "localhost",
+    port: String(postgres.port),
+    database: "dify",
+    user: role.user,
+    ssl: "disable",
+  });
+  const local127 = (url: string) => url.replace("//127.0.0.1:", "//localhost:");
   const lines = [
     "",
     "  Spacegate demo",
@@ -112,15 +124,17 @@ try {
     ...(seed
       ? ["  select “Demo tools” and choose Sync to Dify."]
       : [
-          `       Host       127.0.0.1`,
+          `       Host       localhost`,
           `       Port       ${postgres.port}`,
           `       Database   dify`,
           `       User       ${role.user}`,
           `       Password   ${role.password}`,
-          `       SSL mode   Disable`,
+          "       SSL mode   Disable (the demo database has no TLS)",
+          "     or open the form with all but the password filled in:",
+          `       ${local.url}/#/platforms/new?${form}`,
           "  2. Instances → Add instance:",
-          `       URL        ${upstream.mcpUrl}   (Streamable HTTP)`,
-          `                  ${upstream.sseUrl}   (SSE)`,
+          `       URL        ${local127(upstream.mcpUrl)}   (Streamable HTTP)`,
+          `                  ${local127(upstream.sseUrl)}   (SSE)`,
           "  3. Select the instance, Sync to Dify, choose spaces, and watch them sync.",
           "  4. Open the instance's Access configuration: reveal, rotate, disable, remove.",
         ]),
@@ -134,7 +148,7 @@ try {
   ];
   process.stdout.write(`${lines.join("\n")}\n`);
 } catch (error) {
-  logger.error("the demo could not start", { error: String(error) });
-  process.stderr.write(`The demo could not start: ${error instanceof Error ? error.message : error}\n`);
+  if (!isAppError(error)) logger.error("the demo could not start", { error: String(error) });
+  process.stderr.write(`\n  The demo could not start: ${error instanceof Error ? error.message : error}\n\n`);
   await stop(1);
 }

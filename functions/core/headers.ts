@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { getRuntime } from "./runtime";
 import { mask } from "./mask";
+import { getRuntime } from "./runtime";
 import type { HeaderMap, HeaderUpdate } from "./schemas";
 
 export { mask } from "./mask";
@@ -11,7 +11,6 @@ export type SealedHeaders = Record<string, { sealed: string; preview: string }>;
 
 /** What responses show of a header: its name and a masked value. */
 export const MaskedHeaders = z.record(z.string(), z.string());
-
 
 export async function sealHeaders(headers: HeaderMap): Promise<SealedHeaders> {
   const { envelope } = getRuntime();

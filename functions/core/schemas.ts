@@ -68,7 +68,6 @@ export const HeaderUpdate = z.record(
 );
 export type HeaderUpdate = z.infer<typeof HeaderUpdate>;
 
-
 /** A required text: missing and empty both say what to enter. */
 const text = (missing: string) => z.string({ error: missing }).trim().min(1, { error: missing, abort: true });
 

@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { createServer } from "node:http";
+import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { getRequestListener } from "@hono/node-server";
@@ -10,6 +10,7 @@ import { uiContentSecurityPolicy } from "../../web/csp";
 import { createApi } from "../api/app";
 import { Actor } from "../core/actor";
 import { Auth } from "../core/auth";
+import { AppError } from "../core/errors";
 import { logger } from "../core/log";
 import { Sync } from "../core/sync";
 import { createGateway } from "../gateway/core";
@@ -40,10 +41,12 @@ const PLACEHOLDER = `<!doctype html><html lang="en"><head><meta charset="utf-8">
  * at /, over DynamoDB served by dynalite, secrets in an encrypted file and the in-process queue.
  */
 export async function startLocal(options: LocalOptions) {
-  const { runtime, dynamo, close } = await startLocalRuntime({
+  const { runtime, dynamo, close: closeRuntime } = await startLocalRuntime({
     dataDir: options.dataDir,
     inMemory: options.inMemory,
-    config: { publicUrl: (options.publicUrl ?? `http://localhost:${options.port}`).replace(/\/+$/, "") },
+    config: {
+      publicUrl: (options.publicUrl ?? `http://${displayHost(options.host)}:${options.port}`).replace(/\/+$/, ""),
+    },
     worker: true,
   });
   const { generatedPassword } = await Auth.ensureAdmin(options.adminPassword);
@@ -107,11 +110,26 @@ export async function startLocal(options: LocalOptions) {
     if (isGatewayPath(req.url)) serveGateway(req, res);
     else void serveApp(req, res);
   });
-  await new Promise<void>((resolve) => server.listen(options.port, options.host ?? "127.0.0.1", resolve));
+  const close = async () => {
+    clearInterval(refresh);
+    await upstream.close();
+    usage.stop();
+    await usage.flushNow().catch(() => {});
+    await closeRuntime();
+  };
+  try {
+    await listen(server, options.port, options.host ?? "127.0.0.1");
+  } catch (error) {
+    await close();
+    throw error;
+  }
   const port = (server.address() as AddressInfo).port;
+  const url = `http://${displayHost(options.host)}:${port}`;
+  // Known only now when the port was chosen by the system (port 0).
+  if (!options.publicUrl) runtime.config.publicUrl = url;
 
   return {
-    url: `http://${options.host && options.host !== "0.0.0.0" ? options.host : "localhost"}:${port}`,
+    url,
     port,
     runtime,
     storeSocket: dynamo.socketPath,
@@ -123,10 +141,6 @@ export async function startLocal(options: LocalOptions) {
         server.close(() => resolve());
         server.closeAllConnections();
       });
-      clearInterval(refresh);
-      await upstream.close();
-      usage.stop();
-      await usage.flushNow().catch(() => {});
       await close();
     },
   };
@@ -137,3 +151,28 @@ const isApiPath = (pathname: string) => pathname === "/api" || pathname.startsWi
 /** `/gateway` and everything under it, whatever the query. */
 const isGatewayPath = (url = "") =>
   url.startsWith("/gateway") && (url.length === 8 || "/?".includes(url[8]!));
+
+/** One name for this machine in every URL printed or written: localhost for a loopback or any address. */
+const displayHost = (host = "127.0.0.1") =>
+  ["127.0.0.1", "0.0.0.0", "::", "::1", "localhost"].includes(host) ? "localhost" : host;
+
+/** Listens, or says in words that the port is taken (another Spacegate, or the demo, say). */
+function listen(server: Server, port: number, host: string) {
+  return new Promise<void>((resolve, reject) => {
+    const fail = (error: NodeJS.ErrnoException) =>
+      reject(
+        error.code === "EADDRINUSE"
+          ? new AppError(
+              "port_in_use",
+              `Port ${port} on ${host} is already in use: is Spacegate or its demo already running? Stop it, or choose another port with PORT=${port + 1}.`,
+              { cause: error },
+            )
+          : error,
+      );
+    server.once("error", fail);
+    server.listen(port, host, () => {
+      server.off("error", fail);
+      resolve();
+    });
+  });
+}
