@@ -12,13 +12,14 @@ export type Browser = { context: BrowserContext; page: Page; close(): Promise<vo
  * run (cookies, storage, service workers) leaks in, and nothing phones home.
  */
 export async function launchBrowser(
-  options: { viewport?: { width: number; height: number } } = {},
+  options: { viewport?: { width: number; height: number }; env?: Record<string, string> } = {},
 ): Promise<Browser> {
   const profile = mkdtempSync(path.join(tmpdir(), "spacegate-chromium-"));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM_PATH,
     headless: true,
     viewport: options.viewport ?? { width: 1280, height: 800 },
+    ...(options.env ? { env: { ...process.env, ...options.env } } : {}),
     args: [
       "--no-sandbox",
       "--disable-gpu",

@@ -279,7 +279,8 @@ export function Modal({
   );
 }
 
-type Toast = { id: number; message: string };
+/** `page`: the address it was shown on; it goes once the admin moves elsewhere. */
+type Toast = { id: number; message: string; page: string };
 type Notify = (message: string) => void;
 
 const ToastContext = createContext<Notify>(() => {});
@@ -299,16 +300,17 @@ export function ToastProvider({ children }: { children: ReactNode }) {
   const notify = useCallback<Notify>(
     (message) => {
       const id = next.current++;
-      setToast({ id, message });
+      setToast({ id, message, page: window.location.hash });
       window.setTimeout(() => dismiss(id), 5000);
     },
     [dismiss],
   );
   useEffect(() => {
-    const clear = () => dismiss();
+    // A toast raised right after navigating belongs to the new page: only older ones go.
+    const clear = () => setToast((t) => (t && t.page !== window.location.hash ? null : t));
     window.addEventListener("hashchange", clear);
     return () => window.removeEventListener("hashchange", clear);
-  }, [dismiss]);
+  }, []);
   return (
     <ToastContext.Provider value={notify}>
       {children}

@@ -349,7 +349,7 @@ export function SyncJobPage({ id }: { id: string }) {
 function WhereInDify({ items }: { items: SyncDetail["items"] }) {
   const synced = items.filter((item) => item.status === "synced");
   const instances = [...new Map(synced.map((item) => [item.instanceId, item.instanceName]))];
-  const spaces = [...new Set(synced.map((item) => item.spaceName))];
+  const spaces = [...new Set(synced.map((item) => item.spaceName))].sort((a, b) => a.localeCompare(b));
   return (
     <section className="callout callout-next" aria-labelledby="in-dify-title">
       <h2 id="in-dify-title">Where to find it in Dify</h2>
