@@ -43,6 +43,7 @@ describe("instances", () => {
       server: { name: expect.any(String), protocolVersion: expect.any(String) },
     });
     expect(created.body.toolCount).toBeGreaterThan(120);
+    expect(created.body.gatewayUrl).toBe(`https://gateway.example.test/gateway/${created.body.id}/mcp`);
     const tools = await t.request("GET", `/api/instances/${created.body.id}/tools`);
     expect(tools.body.tools).toHaveLength(created.body.toolCount);
     expect(tools.body.tools.map((tool: { name: string }) => tool.name)).toContain("tool_120");
