@@ -15,7 +15,7 @@ import { discoverTools, ToolsSnapshot } from "./mcp/discover";
 import { getRuntime } from "./runtime";
 import { InstanceInput } from "./schemas";
 import { Keys } from "./store/keys";
-import { defaultStreams, type StreamSettings, streamsOf } from "./streams";
+import { type StreamSettings, streamsOf } from "./streams";
 
 export namespace Instance {
   export const Transport = InstanceInput.Transport;

@@ -41,11 +41,18 @@ const PLACEHOLDER = `<!doctype html><html lang="en"><head><meta charset="utf-8">
  * at /, over DynamoDB served by dynalite, secrets in an encrypted file and the in-process queue.
  */
 export async function startLocal(options: LocalOptions) {
-  const { runtime, dynamo, close: closeRuntime } = await startLocalRuntime({
+  const {
+    runtime,
+    dynamo,
+    close: closeRuntime,
+  } = await startLocalRuntime({
     dataDir: options.dataDir,
     inMemory: options.inMemory,
     config: {
-      publicUrl: (options.publicUrl ?? `http://${displayHost(options.host)}:${options.port}`).replace(/\/+$/, ""),
+      publicUrl: (options.publicUrl ?? `http://${displayHost(options.host)}:${options.port}`).replace(
+        /\/+$/,
+        "",
+      ),
     },
     worker: true,
   });
