@@ -179,6 +179,10 @@ export namespace InstanceInput {
     emoji: emoji.default("🔗"),
     background: background.default("#6366F1"),
   });
+  const whole = (min: number, max: number, unit: string) => {
+    const range = `Give a whole number of ${unit} from ${min} to ${max}`;
+    return z.number({ error: range }).int(range).min(min, range).max(max, range);
+  };
   export const Timeouts = z.object({
     timeout: seconds(600).default(30),
     sseReadTimeout: seconds(3600).default(300),
@@ -186,18 +190,8 @@ export namespace InstanceInput {
   /** How long-lived streams are served: on Lambda or not, for how long, how many per space. */
   export const Streams = z.object({
     onLambda: z.boolean().default(defaultStreams.onLambda),
-    maxSeconds: z
-      .number({ error: "Give a number of seconds from 10 to 890" })
-      .int("Give a whole number of seconds")
-      .min(10, "Give a number of seconds from 10 to 890")
-      .max(890, "Give a number of seconds from 10 to 890 (Lambda stops at 900)")
-      .default(defaultStreams.maxSeconds),
-    perSpace: z
-      .number({ error: "Give a number of streams from 1 to 1000" })
-      .int("Give a whole number of streams")
-      .min(1, "Give a number of streams from 1 to 1000")
-      .max(1000, "Give a number of streams from 1 to 1000")
-      .default(defaultStreams.perSpace),
+    maxSeconds: whole(10, 890, "seconds").default(defaultStreams.maxSeconds),
+    perSpace: whole(1, 1000, "streams").default(defaultStreams.perSpace),
   });
   /** Client headers the gateway forwards to this upstream beyond what MCP itself needs. */
   export const ForwardHeaders = z
