@@ -391,7 +391,10 @@ export namespace Access {
     return next;
   }
 
-  /** Issues a new credential; the old one stops working at once (its index item is deleted). */
+  /**
+   * Issues a new credential; the old one stops working at once (its index item is deleted). Dify
+   * still holds the old one: Sync.rotateAccess also gives it the new one.
+   */
   export async function rotate(instanceId: string, platformId: string, spaceId: string): Promise<Stored> {
     const { store, envelope, now } = getRuntime();
     const grant = await load(instanceId, platformId, spaceId);
@@ -438,7 +441,10 @@ export namespace Access {
     return openHeaders(grant.headers);
   }
 
-  /** Deletes the grant and its token index item: the credential stops working at once. */
+  /**
+   * Deletes the grant and its token index item: the credential stops working at once. The tool stays
+   * in Dify: Sync.removeAccess can delete it there first.
+   */
   export async function remove(
     instanceId: string,
     platformId: string,

@@ -2,6 +2,7 @@ import { createHmac, randomBytes, scrypt, timingSafeEqual } from "node:crypto";
 import { promisify } from "node:util";
 import { z } from "zod";
 import type { Actor } from "./actor";
+import { Audit } from "./audit";
 import { AppError } from "./errors";
 import { getRuntime } from "./runtime";
 import { getOrCreateSecret, SecretName } from "./secrets";
@@ -167,6 +168,7 @@ export namespace Auth {
   export async function logout(token: string | undefined): Promise<void> {
     const claims = await readToken(token);
     await getRuntime().store.put({ ...Keys.revokedSession(claims.sid), ttl: claims.exp });
+    await Audit.record("auth.logout", { type: "session", id: "admin" });
   }
 
   async function readToken(token: string | undefined): Promise<z.infer<typeof Claims>> {

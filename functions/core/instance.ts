@@ -246,6 +246,11 @@ export namespace Instance {
     | "enabled"
     | "other";
 
+  /** The changes Dify's copy of the provider shows: every space it is in must get the new version. */
+  const SHOWN_IN_DIFY: ReadonlySet<Change> = new Set(["name", "identifier", "icon", "upstream", "timeouts"]);
+  export const showsInDify = (changes: Change[]) => changes.some((change) => SHOWN_IN_DIFY.has(change));
+
+  /** Edits the instance's own record; Sync.updateInstance also carries what Dify shows into Dify. */
   export async function update(id: string, input: Update): Promise<{ info: Info; changes: Change[] }> {
     const { store, now } = getRuntime();
     const data = Update.parse(input);

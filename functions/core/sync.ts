@@ -734,7 +734,7 @@ export namespace Sync {
    * someone else wrote, whatever it holds). If Dify cannot be reached nothing is removed, so it can
    * be tried again.
    */
-  export async function removeFromDify(
+  async function removeProviderOf(
     instanceId: string,
     platformId: string,
     spaceId: string,
@@ -779,6 +779,42 @@ export namespace Sync {
     const grant = await Access.load(instanceId, platformId, spaceId);
     if (!Access.providerOf(grant)) return null;
     return start({ platformId, instanceIds: [instanceId], spaces: [{ spaceId }] }, { reason });
+  }
+
+  /**
+   * Edits an instance; a change Dify shows (name, identifier, icon, URL, timeouts) is carried into
+   * every space the instance was synced to.
+   */
+  export async function updateInstance(id: string, input: Instance.Update): Promise<Instance.Info> {
+    const { info, changes } = await Instance.update(id, input);
+    if (Instance.showsInDify(changes)) await resyncInstance(id, "instance_changed");
+    return info;
+  }
+
+  /** Issues a space a new credential and, as Dify holds the credential, gives Dify the new one. */
+  export async function rotateAccess(
+    instanceId: string,
+    platformId: string,
+    spaceId: string,
+  ): Promise<Access.Stored> {
+    const grant = await Access.rotate(instanceId, platformId, spaceId);
+    await resyncSpace(instanceId, platformId, spaceId, "credential_rotated");
+    return grant;
+  }
+
+  /**
+   * Removes a space's access. With `removeFromDify`, Spacegate's provider row is deleted from the
+   * space's Dify first: if Dify cannot be reached, the access stays, so it can be tried again.
+   */
+  export async function removeAccess(
+    instanceId: string,
+    platformId: string,
+    spaceId: string,
+    options: { removeFromDify?: boolean } = {},
+  ): Promise<void> {
+    const removeFromDify = options.removeFromDify === true;
+    const dify = removeFromDify ? await removeProviderOf(instanceId, platformId, spaceId) : undefined;
+    await Access.remove(instanceId, platformId, spaceId, { removeFromDify, removedFromDify: dify?.removed });
   }
 
   /** A stable fingerprint of a tool list, to tell whether a refresh found something new. */

@@ -85,14 +85,7 @@ export const instances = router()
         409: errors[409],
       },
     }),
-    async (c) => {
-      const { info, changes } = await Instance.update(c.req.valid("param").id, c.req.valid("json"));
-      // What Dify shows of the provider changed: every space it is in gets the new version.
-      if (changes.some((change) => ["name", "identifier", "icon", "upstream", "timeouts"].includes(change))) {
-        await Sync.resyncInstance(info.id, "instance_changed");
-      }
-      return c.json(info, 200);
-    },
+    async (c) => c.json(await Sync.updateInstance(c.req.valid("param").id, c.req.valid("json")), 200),
   )
   .openapi(
     createRoute({
@@ -217,10 +210,7 @@ export const instances = router()
     }),
     async (c) => {
       const { id, platformId, spaceId } = c.req.valid("param");
-      const grant = await Access.rotate(id, platformId, spaceId);
-      // Dify holds the credential: give it the new one.
-      await Sync.resyncSpace(id, platformId, spaceId, "credential_rotated");
-      return c.json(Access.toInfo(grant), 200);
+      return c.json(Access.toInfo(await Sync.rotateAccess(id, platformId, spaceId)), 200);
     },
   )
   .openapi(
@@ -260,9 +250,9 @@ export const instances = router()
     }),
     async (c) => {
       const { id, platformId, spaceId } = c.req.valid("param");
-      const removeFromDify = c.req.valid("query").removeFromDify === "true";
-      const dify = removeFromDify ? await Sync.removeFromDify(id, platformId, spaceId) : undefined;
-      await Access.remove(id, platformId, spaceId, { removeFromDify, removedFromDify: dify?.removed });
+      await Sync.removeAccess(id, platformId, spaceId, {
+        removeFromDify: c.req.valid("query").removeFromDify === "true",
+      });
       return c.body(null, 204);
     },
   );
