@@ -70,7 +70,7 @@ export function createApi(options: { corsOrigin?: string; ready?: () => Promise<
     bodyLimit({
       maxSize: 1024 * 1024,
       onError: () => {
-        throw new AppError("payload_too_large", "The request body is larger than 1 MB.", { status: 413 });
+        throw new AppError("payload_too_large", "The request body is larger than 1 MB.");
       },
     }),
   );
@@ -114,7 +114,7 @@ export function createApi(options: { corsOrigin?: string; ready?: () => Promise<
   });
   api.route("/docs", docs);
   const noRoute = (c: Context) =>
-    c.json({ code: "not_found", message: `No route for ${c.req.method} ${c.req.path}.` }, 404);
+    c.json(new AppError("not_found", `No route for ${c.req.method} ${c.req.path}.`).toJSON(), 404);
   // A route, not only notFound: mounted in a larger app (the local product), /api/* must end here.
   api.all("*", noRoute);
   api.notFound(noRoute);

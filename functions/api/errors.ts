@@ -23,7 +23,6 @@ export const invalidRequest = (error: ZodError) =>
       .map((i) => `${i.path}: ${i.message}`)
       .join("; ")}`,
     {
-      status: 400,
       details: issuesOf(error),
     },
   );
@@ -57,7 +56,7 @@ export function onError(error: Error, c: Context) {
         : status === 413
           ? "The request body is larger than 1 MB."
           : error.message || "The request could not be handled.";
-    return c.json({ code, message }, status as ContentfulStatusCode);
+    return c.json(new AppError(code, message).toJSON(), status as ContentfulStatusCode);
   }
   logger.error("unexpected error", {
     path: c.req.path,
@@ -66,7 +65,7 @@ export function onError(error: Error, c: Context) {
     detail: error.message,
   });
   return c.json(
-    { code: "internal_error", message: "Something went wrong on our side. It has been logged." },
+    new AppError("internal_error", "Something went wrong on our side. It has been logged.").toJSON(),
     500,
   );
 }

@@ -1,11 +1,12 @@
 import { OpenAPIHono, z } from "@hono/zod-openapi";
+import { ErrorCode } from "../core/error-code";
 import { validationHook } from "./errors";
 
 /** A sub-router whose validation failures answer 400 `invalid_request`. */
 export const router = () => new OpenAPIHono({ defaultHook: validationHook });
 
 export const ErrorBody = z.object({
-  code: z.string(),
+  code: ErrorCode,
   message: z.string(),
   details: z.unknown().optional(),
 });

@@ -1,6 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { z } from "zod";
 import { Audit } from "./audit";
+import { ErrorCode } from "./error-code";
 import { AppError, assertVersion, conflict } from "./errors";
 import {
   HeaderMap,
@@ -26,7 +27,7 @@ export namespace Access {
     providerId: z.string().nullable().optional(),
     syncedAt: z.string().optional(),
     repairedDrift: z.boolean().optional(),
-    error: z.object({ code: z.string(), message: z.string() }).optional(),
+    error: z.object({ code: ErrorCode, message: z.string() }).optional(),
     updatedAt: z.string(),
   });
   export type SyncState = z.infer<typeof SyncState>;
@@ -168,7 +169,6 @@ export namespace Access {
         "not_found",
         `Space ${spaceId} of platform ${platformId} has no access to instance ${instanceId}.`,
         {
-          status: 404,
           details: { instanceId, platformId, spaceId },
         },
       );

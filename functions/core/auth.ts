@@ -111,7 +111,6 @@ export namespace Auth {
       throw new AppError(
         "admin_password_blank",
         `The ${SecretName.adminPassword} secret is blank: put a password in it (see the README, Deploy).`,
-        { status: 503 },
       );
     }
     if (ensuredPassword.get(store) === password) return;
@@ -127,7 +126,7 @@ export namespace Auth {
     const { store, config, now } = getRuntime();
     const admin = await store.get<AdminItem>(ADMIN_KEY);
     if (!admin || !(await verifyPassword(password, admin.hash))) {
-      throw new AppError("invalid_credentials", "The password is not correct.", { status: 401 });
+      throw new AppError("invalid_credentials", "The password is not correct.");
     }
     const expiresAt = new Date(now().getTime() + config.sessionTtlSeconds * 1000);
     const claims: z.infer<typeof Claims> = {
@@ -148,7 +147,7 @@ export namespace Auth {
     const claims = await readToken(token);
     const { store, now } = getRuntime();
     if (claims.exp * 1000 <= now().getTime()) {
-      throw new AppError("session_expired", "The session has expired. Sign in again.", { status: 401 });
+      throw new AppError("session_expired", "The session has expired. Sign in again.");
     }
     const [admin, revoked] = await Promise.all([
       store.get<AdminItem>(ADMIN_KEY),
@@ -158,7 +157,6 @@ export namespace Auth {
       throw new AppError(
         "session_revoked",
         "This session was signed out, or the admin password has changed since. Sign in again.",
-        { status: 401 },
       );
     }
     return { type: "admin", id: claims.sub };
@@ -175,7 +173,6 @@ export namespace Auth {
     const invalid = new AppError(
       "unauthorized",
       "Sign in first: send Authorization: Bearer <token> from POST /api/auth/login.",
-      { status: 401 },
     );
     const parts = (token ?? "").split(".");
     const [body, signature] = parts;

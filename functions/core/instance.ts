@@ -1,6 +1,7 @@
 import { gunzipSync, gzipSync } from "node:zlib";
 import { z } from "zod";
 import { Audit } from "./audit";
+import { ErrorCode } from "./error-code";
 import { AppError, assertVersion, isAppError, notFound } from "./errors";
 import {
   MaskedHeaders,
@@ -32,7 +33,7 @@ export namespace Instance {
 
   export const Discovery = z.union([
     z.object({ ok: z.literal(true), at: z.string(), toolCount: z.number() }),
-    z.object({ ok: z.literal(false), at: z.string(), code: z.string(), message: z.string() }),
+    z.object({ ok: z.literal(false), at: z.string(), code: ErrorCode, message: z.string() }),
   ]);
   export type Discovery = z.infer<typeof Discovery>;
 
@@ -152,16 +153,13 @@ export namespace Instance {
             "identifier_taken",
             `Another instance already uses the identifier ${identifier}. Choose another.`,
             {
-              status: 409,
               details: [{ path: "identifier", message: "Already in use" }],
             },
           );
         }
       }
     }
-    throw new AppError("identifier_taken", "No free identifier could be derived from the name. Give one.", {
-      status: 409,
-    });
+    throw new AppError("identifier_taken", "No free identifier could be derived from the name. Give one.");
   }
 
   export async function create(input: Create): Promise<Info> {
@@ -271,7 +269,7 @@ export namespace Instance {
         throw new AppError(
           "identifier_locked",
           "The identifier cannot change once the instance has been synced: Dify apps refer to its tools by it.",
-          { status: 409, details: [{ path: "identifier", message: "Fixed after the first sync" }] },
+          { details: [{ path: "identifier", message: "Fixed after the first sync" }] },
         );
       }
       identifier = await claimIdentifier(data.identifier, id, true);
@@ -318,9 +316,6 @@ export namespace Instance {
       throw new AppError(
         "instance_in_use",
         `Instance ${item.name} still has access in some spaces. Remove that access first.`,
-        {
-          status: 409,
-        },
       );
     }
     await store.delete(key(id));
@@ -381,9 +376,6 @@ export namespace Instance {
       throw new AppError(
         "tools_too_large",
         "The upstream's tool list is too large to keep (over 350 KB compressed).",
-        {
-          status: 422,
-        },
       );
     }
     await getRuntime().store.put({ ...toolsKey(id), snapshot: packed });

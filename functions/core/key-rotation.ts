@@ -81,7 +81,7 @@ export async function rotateEncryptionKey(): Promise<{ keyId: string; instances:
     throw new AppError(
       "rotation_incomplete",
       `The new key ${keyId} is current, but ${left.length} item(s) were changed by someone else on every try and still use an older key, which keeps opening them. Rotate again to finish.`,
-      { status: 409, details: { keyId, instances, grants, left } },
+      { details: { keyId, instances, grants, left } },
     );
   }
   return { keyId, instances, grants };

@@ -144,9 +144,6 @@ export namespace Platform {
       throw new AppError(
         "platform_password_missing",
         `The database password of platform ${item.name} is missing. Edit the platform and enter it again.`,
-        {
-          status: 409,
-        },
       );
     }
     return { ...item.database, password };
@@ -206,7 +203,7 @@ export namespace Platform {
     throw new AppError(
       "password_required",
       `Enter the database password again to change ${changed.join(", ")}: the stored password is only sent to the server it was saved for.`,
-      { status: 400, details: [{ path: "database.password", message: "Required when the server changes" }] },
+      { details: [{ path: "database.password", message: "Required when the server changes" }] },
     );
   }
 
@@ -232,7 +229,6 @@ export namespace Platform {
       throw new AppError(
         "platform_in_use",
         `Platform ${item.name} still has spaces with access to instances. Remove that access first.`,
-        { status: 409 },
       );
     }
     await store.delete(key(id));
@@ -273,7 +269,6 @@ export namespace Platform {
     const missing = spaceIds.filter((spaceId) => !byId.has(spaceId));
     if (missing.length > 0) {
       throw new AppError("not_found", `No space ${missing.join(", ")} in this platform's Dify.`, {
-        status: 404,
         details: { spaceIds: missing },
       });
     }

@@ -5,7 +5,8 @@ import { Actor } from "./actor";
 import { Audit } from "./audit";
 import type { DatabaseSettings } from "./dify/connection";
 import { removeProvider, writeProvider } from "./dify/writer";
-import { AppError, isAppError, notFound } from "./errors";
+import { ErrorCode as ErrorCodeSchema } from "./error-code";
+import { AppError, type ErrorCode, errorSpec, isAppError, notFound } from "./errors";
 import { createId, idPattern } from "./id";
 import { Instance } from "./instance";
 import { logger } from "./log";
@@ -17,19 +18,11 @@ import { SyncInput } from "./schemas";
 import { ifMissing, ifStatusIn } from "./store";
 import { Keys } from "./store/keys";
 
-/** Errors worth another delivery: the database or the upstream may be back soon. */
-const TRANSIENT = new Set([
-  "dify_unreachable",
-  "connection_refused",
-  "timeout",
-  "dns_not_found",
-  "serialization_failure",
-  "upstream_unreachable",
-  "upstream_timeout",
-]);
-
 /** Connection failures that, during a sync, all mean Dify's database is not there now. */
-const UNREACHABLE = new Set(["connection_refused", "timeout", "dns_not_found"]);
+/** What an item that failed records: a catalogued code and the message for the admin. */
+type Failure = { code: ErrorCode; message: string };
+
+const UNREACHABLE = new Set<ErrorCode>(["connection_refused", "timeout", "dns_not_found"]);
 
 /** Spaces prepared together when a job starts: read, written and queued in a few requests. */
 const CHUNK = 25;
@@ -70,7 +63,7 @@ export namespace Sync {
     spaceId: z.string(),
     spaceName: z.string(),
     status: ItemStatus,
-    error: z.object({ code: z.string(), message: z.string() }).nullable(),
+    error: z.object({ code: ErrorCodeSchema, message: z.string() }).nullable(),
     attempts: z.number(),
     repairedDrift: z.boolean(),
     providerId: z.string().nullable(),
@@ -189,7 +182,6 @@ export namespace Sync {
       .map((s) => s.spaceId);
     if (duplicates.length > 0) {
       throw new AppError("invalid_request", `Space ${duplicates.join(", ")} is listed more than once.`, {
-        status: 400,
         details: duplicates.map((spaceId) => ({ path: "spaces", message: `Duplicate space ${spaceId}` })),
       });
     }
@@ -305,7 +297,7 @@ export namespace Sync {
     const grantFailed = (
       grant: Parameters<typeof Access.setSync>[0],
       providerId: string | null,
-      error: { code: string; message: string },
+      error: Failure,
     ) => Access.setSync(grant, { status: "failed", jobId, providerId, error, updatedAt: at });
     for (const { item, error, hasGrant } of unprepared) {
       logger.error("sync item not prepared", {
@@ -314,7 +306,7 @@ export namespace Sync {
         spaceId: item.spaceId,
         error: String(error),
       });
-      const failure = isAppError(error)
+      const failure: Failure = isAppError(error)
         ? { code: error.code, message: error.message }
         : {
             code: "sync_not_started",
@@ -332,7 +324,7 @@ export namespace Sync {
     }
     const tally = new Tally();
     for (const message of unsent) {
-      const failure = {
+      const failure: Failure = {
         code: "sync_not_queued",
         message: "The sync could not be queued for this space; it has been logged. Retry the job.",
       };
@@ -541,7 +533,7 @@ export namespace Sync {
               `The tools of ${instance.name} could not be listed, so there is nothing to give Dify: ${
                 isAppError(error) ? error.message : "the MCP server did not answer as expected."
               } Fix the instance and choose Discover tools, then retry.`,
-              { status: 409, cause: error },
+              { cause: error },
             );
           logger.warn("discovery failed, using the last tools", {
             instanceId: instance.id,
@@ -641,16 +633,12 @@ export namespace Sync {
     };
     try {
       const { instance, settings } = await jobContext(message);
-      if (!grant)
-        throw new AppError("access_removed", "The space's access was removed before the sync ran.", {
-          status: 409,
-        });
+      if (!grant) throw new AppError("access_removed", "The space's access was removed before the sync ran.");
       const tools = await toolsFor(message.jobId, instance);
       if (tools.tools.length === 0)
         throw new AppError(
           "no_tools",
           `${instance.name} lists no tools, so Dify would show an empty provider. Add tools to the MCP server, choose Discover tools, then retry.`,
-          { status: 409 },
         );
       const credential = await Access.credentialOf(grant);
       const result = await Platform.withDatabase(message.platformId, settings, (pool) =>
@@ -706,13 +694,13 @@ export namespace Sync {
       logger.info("space synced", { ...context, action: result.action, repairedDrift: result.repairedDrift });
     } catch (error) {
       if (!isAppError(error)) logger.error("sync failed unexpectedly", { ...context, error: String(error) });
-      const failure = !isAppError(error)
+      const failure: Failure = !isAppError(error)
         ? { code: "sync_failed", message: "The sync failed unexpectedly; it has been logged. Retry the job." }
         : UNREACHABLE.has(error.code)
           ? { code: "dify_unreachable", message: `Dify's database could not be reached. ${error.message}` }
           : { code: error.code, message: error.message };
       const at = now().toISOString();
-      if ((!isAppError(error) || TRANSIENT.has(failure.code)) && attempt < MAX_RECEIVES) {
+      if ((!isAppError(error) || errorSpec(failure.code).retried) && attempt < MAX_RECEIVES) {
         await transition(running, ["running"], "queued", { error: failure }, tally);
         logger.warn("sync will be retried", { ...context, code: failure.code });
         throw error;

@@ -52,14 +52,13 @@ export function forwardedQuery(query: string): string {
 
 const notValid = () =>
   refusal(
-    401,
     "credential_invalid",
     "The gateway credential is not valid: it may have been rotated or revoked.",
     invalidTokenChallenge,
   );
 
 const unavailable = () =>
-  refusal(503, "gateway_unavailable", "The gateway could not look up this credential; try again shortly.");
+  refusal("gateway_unavailable", "The gateway could not look up this credential; try again shortly.");
 
 /**
  * Who may call what: the credential to its grant (cached, misses included), the grant's expiry and
@@ -94,13 +93,13 @@ export function createAuthorizer(options: {
     if (!grant || !sameHash(grant.tokenHash, tokenHash)) return notValid();
     if (grant.expiresAt !== null && Date.parse(grant.expiresAt) <= now()) {
       return {
-        ...refusal(401, "credential_expired", "The gateway credential has expired.", invalidTokenChallenge),
+        ...refusal("credential_expired", "The gateway credential has expired.", invalidTokenChallenge),
         grant,
       };
     }
     if (grant.instanceId !== instanceId) {
       return {
-        ...refusal(403, "credential_wrong_instance", "This credential belongs to another MCP server."),
+        ...refusal("credential_wrong_instance", "This credential belongs to another MCP server."),
         grant,
       };
     }
@@ -116,20 +115,19 @@ export function createAuthorizer(options: {
     credential: Presented,
   ): Authorization {
     if (!instance)
-      return { ...refusal(404, "instance_not_found", `MCP server ${instanceId} does not exist.`), grant };
+      return { ...refusal("instance_not_found", `MCP server ${instanceId} does not exist.`), grant };
     if (!grant.enabled)
       return {
-        ...refusal(403, "access_disabled", "Access to this MCP server is disabled for this space."),
+        ...refusal("access_disabled", "Access to this MCP server is disabled for this space."),
         grant,
       };
-    if (!instance.enabled)
-      return { ...refusal(403, "instance_disabled", "This MCP server is disabled."), grant };
+    if (!instance.enabled) return { ...refusal("instance_disabled", "This MCP server is disabled."), grant };
     const sse = instance.upstream.transport === "sse";
     if (sse !== (leaf !== "mcp")) {
       const message = sse
         ? `This MCP server speaks SSE: use /gateway/${instanceId}/sse.`
         : `This MCP server speaks streamable HTTP: use /gateway/${instanceId}/mcp.`;
-      return { ...refusal(404, "transport_mismatch", message), grant };
+      return { ...refusal("transport_mismatch", message), grant };
     }
     return { grant, instance, credential };
   }
@@ -147,8 +145,8 @@ export function createAuthorizer(options: {
     const credential = presentedCredential(request.headers, query);
     if (!credential.token) {
       return credential.given
-        ? refusal(401, "credential_invalid", "The gateway credential is malformed.", invalidTokenChallenge)
-        : refusal(401, "credential_missing", "Send the gateway credential as Authorization: Bearer sg_….", {
+        ? refusal("credential_invalid", "The gateway credential is malformed.", invalidTokenChallenge)
+        : refusal("credential_missing", "Send the gateway credential as Authorization: Bearer sg_….", {
             "www-authenticate": realm,
           });
     }

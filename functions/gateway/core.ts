@@ -74,13 +74,13 @@ export function createGateway(options: GatewayOptions): Gateway {
       fields: { requestId, method: request.method, instanceId: match?.[1], route: match?.[2] },
     };
 
-    if (!match) return refuse(call, refusal(404, "route_not_found", "No MCP endpoint at this path."));
+    if (!match) return refuse(call, refusal("route_not_found", "No MCP endpoint at this path."));
     const instanceId = match[1]!;
     const leaf = match[2] as Leaf;
     if (!allowedMethods[leaf].includes(request.method)) {
       const allow = allowedMethods[leaf].join(", ");
       const message = `${request.method} is not allowed on this MCP endpoint.`;
-      return refuse(call, refusal(405, "method_not_allowed", message, { allow }));
+      return refuse(call, refusal("method_not_allowed", message, { allow }));
     }
     const declaredLength = contentLengthOf(request.headers);
     if (declaredLength !== null && declaredLength > maxBodyBytes) return refuse(call, tooLarge(maxBodyBytes));
@@ -174,7 +174,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       stream?.release();
       const message =
         "The MCP server answered with a redirect: set the instance's upstream URL to its final address.";
-      return refuse(call, refusal(502, "upstream_redirect", message));
+      return refuse(call, refusal("upstream_redirect", message));
     }
 
     const status = upstream.status;

@@ -34,7 +34,7 @@ export function nodeGateway(gateway: Gateway, options: { onError?: (error: unkno
   };
 }
 
-const failed = new AppError("gateway_failed", "The gateway failed unexpectedly; try again.", { status: 500 });
+const failed = new AppError("gateway_failed", "The gateway failed unexpectedly; try again.");
 
 function writeAnswer(res: ServerResponse, answer: GatewayAnswer) {
   if (res.destroyed) {

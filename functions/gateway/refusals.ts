@@ -1,4 +1,4 @@
-import { AppError } from "../core/errors";
+import { AppError, type ErrorCode } from "../core/errors";
 import type { CallFacts } from "./facts";
 import { DecodedTooLarge } from "./relay";
 import type { UpstreamDeadline } from "./timers";
@@ -27,18 +27,14 @@ export type Refusal = {
   spaceId?: string;
 };
 
-export const refusal = (
-  status: number,
-  code: string,
-  message: string,
-  headers?: Record<string, string>,
-): Refusal => ({
-  error: new AppError(code, message, { status }),
+/** A refusal answered with the status the error catalog gives its code at the gateway. */
+export const refusal = (code: ErrorCode, message: string, headers?: Record<string, string>): Refusal => ({
+  error: new AppError(code, message, { gateway: true }),
   headers,
 });
 
 export const tooLarge = (maxBytes: number) =>
-  refusal(413, "body_too_large", `The request body is larger than ${Math.round(maxBytes / 1024 / 1024)} MB.`);
+  refusal("body_too_large", `The request body is larger than ${Math.round(maxBytes / 1024 / 1024)} MB.`);
 
 /** A refusal or failure as a JSON-RPC error body with its HTTP status. */
 export function jsonRpcError(
@@ -121,14 +117,14 @@ export function failure(
     const message = state.deadline.sent
       ? "The MCP server did not answer in time."
       : "The MCP server could not be reached, or the request sent to it, in time.";
-    return { ...refusal(504, "upstream_timeout", message), cause };
+    return { ...refusal("upstream_timeout", message), cause };
   }
   if (cause instanceof DecodedTooLarge) {
     const message = `The MCP server's answer is larger than ${megabytes} MB once decoded.`;
-    return { ...refusal(502, "upstream_answer_too_large", message), cause };
+    return { ...refusal("upstream_answer_too_large", message), cause };
   }
-  if (state.clientSignal.aborted) return refusal(499, "client_closed", "The client went away.");
-  return { ...refusal(502, "upstream_unreachable", "The MCP server could not be reached."), cause };
+  if (state.clientSignal.aborted) return refusal("client_closed", "The client went away.");
+  return { ...refusal("upstream_unreachable", "The MCP server could not be reached."), cause };
 }
 
 /** A call's log line and usage: completed calls at debug when asked for, refusals as a rate. */

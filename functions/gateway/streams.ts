@@ -19,11 +19,10 @@ export function createStreamAdmission(mode: "local" | "lambda") {
   ): Refusal | { release: () => void } {
     if (mode === "lambda" && kind !== "sse" && !instance.streams.onLambda) {
       return kind === "get"
-        ? refusal(405, "method_not_allowed", "This gateway does not hold a standalone server stream open.", {
+        ? refusal("method_not_allowed", "This gateway does not hold a standalone server stream open.", {
             allow: "POST, DELETE",
           })
         : refusal(
-            403,
             "streams_not_allowed",
             "This gateway does not hold subscription streams open for this MCP server.",
           );
@@ -32,7 +31,6 @@ export function createStreamAdmission(mode: "local" | "lambda") {
     const count = open.get(key) ?? 0;
     if (count >= instance.streams.perSpace) {
       return refusal(
-        429,
         "too_many_streams",
         `This space already holds ${count} open streams to this MCP server; close one or try again shortly.`,
         { "retry-after": "5" },

@@ -11,10 +11,7 @@ const WEB_ORIGIN = "https://admin.example.com";
 const blankPasswordApi = handle(
   createApi({
     corsOrigin: WEB_ORIGIN,
-    ready: () =>
-      Promise.reject(
-        new AppError("admin_password_blank", "The admin password secret is blank.", { status: 503 }),
-      ),
+    ready: () => Promise.reject(new AppError("admin_password_blank", "The admin password secret is blank.")),
   }),
 );
 

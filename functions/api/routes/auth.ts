@@ -28,13 +28,7 @@ export const auth = router()
       const wait = loginLimiter.attempt(client);
       if (wait > 0) {
         c.header("Retry-After", String(wait));
-        throw new AppError(
-          "rate_limited",
-          `Too many failed sign-in attempts. Try again in ${wait} seconds.`,
-          {
-            status: 429,
-          },
-        );
+        throw new AppError("rate_limited", `Too many failed sign-in attempts. Try again in ${wait} seconds.`);
       }
       const session = await Auth.login(c.req.valid("json").password);
       loginLimiter.succeed(client);

@@ -30,9 +30,7 @@ export class Envelope {
   async decrypt(ciphertext: string): Promise<string> {
     const [prefix, keyId, iv, sealed] = ciphertext.split(".");
     if (prefix !== PREFIX || !keyId || !iv || !sealed) {
-      throw new AppError("ciphertext_invalid", "A stored value is not in Spacegate's encrypted format.", {
-        status: 500,
-      });
+      throw new AppError("ciphertext_invalid", "A stored value is not in Spacegate's encrypted format.");
     }
     let ring = await this.keyRing();
     if (!ring.keys[keyId]) {
@@ -91,9 +89,7 @@ export class Envelope {
 function keyOf(ring: KeyRing, keyId: string): Buffer {
   const key = ring.keys[keyId];
   if (!key) {
-    throw new AppError("key_missing", `The encryption key ${keyId} is no longer in the key ring.`, {
-      status: 500,
-    });
+    throw new AppError("key_missing", `The encryption key ${keyId} is no longer in the key ring.`);
   }
   return Buffer.from(key, "base64");
 }

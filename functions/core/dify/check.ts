@@ -1,11 +1,13 @@
 import pg from "pg";
 import { z } from "zod";
+import { ErrorCode } from "../error-code";
 import { AppError } from "../errors";
 import { type DatabaseSettings, toPgConfig } from "./connection";
 import { classifyPgError } from "./errors";
 import { readProviderSchema } from "./schema";
 
-export const CheckCode = z.enum([
+/** What the check can report: the connection's failures, and what it found wrong with the database. */
+export const CheckCode = ErrorCode.extract([
   "dns_not_found",
   "connection_refused",
   "timeout",
@@ -66,8 +68,7 @@ const READ_TABLES = [...DIFY_TABLES, "tool_mcp_providers"];
 
 type TableRow = { name: string; present: boolean; can_select: boolean };
 
-const failure = (code: z.infer<typeof CheckCode>, message: string) =>
-  new AppError(code, message, { status: 422 });
+const failure = (code: z.infer<typeof CheckCode>, message: string) => new AppError(code, message);
 
 async function inspect(client: pg.Client, settings: DatabaseSettings): Promise<Found> {
   await client.connect();

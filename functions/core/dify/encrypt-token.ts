@@ -56,7 +56,6 @@ export function encryptToken(publicKeyPem: string, plaintext: string): string {
     throw new AppError(
       "key_not_pem",
       "This Dify space keeps its encryption key outside the database (the tenant's public key is not a PEM RSA key), so Spacegate cannot encrypt credentials for it. Choose another space, or store the space's RSA public key in Dify's database.",
-      { status: 422 },
     );
   }
   const aesKey = randomBytes(16);

@@ -95,5 +95,5 @@ export function classifyPgError(error: unknown, target?: Target): AppError {
   if (error instanceof AppError) return error;
   const code = classify(error);
   const message = redact(describe(code, target, error), target?.password);
-  return new AppError(code, message, { status: 422, cause: error });
+  return new AppError(code, message, { cause: error });
 }

@@ -73,9 +73,7 @@ const decodeCursor = (cursor: string): [string, string] => {
     )
       return [value[0], value[1]];
   } catch {}
-  throw new AppError("invalid_cursor", "This page cursor is not valid. Start again from the first page.", {
-    status: 400,
-  });
+  throw new AppError("invalid_cursor", "This page cursor is not valid. Start again from the first page.");
 };
 
 const likePattern = (search: string) => `%${search.replace(/[\\%_]/g, (char) => `\\${char}`)}%`;

@@ -30,7 +30,7 @@ const incompatible = (tool: string, property: string, detail: string) =>
   new AppError(
     "tools_incompatible",
     `Tool "${tool}" cannot be published to Dify: ${property ? `property "${property}"` : "its input schema"} ${detail}. Fix the tool's input schema on the MCP server.`,
-    { status: 422, details: { tool, property } },
+    { details: { tool, property } },
   );
 
 const fixType = (type: unknown, tool: string, path: string): string => {

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import type pg from "pg";
-import { AppError } from "../errors";
+import { AppError, type ErrorCode } from "../errors";
 import type { ToolInfo } from "../mcp/discover";
 import { encryptToken, isUsablePublicKey } from "./encrypt-token";
 import { classifyPgError } from "./errors";
@@ -71,8 +71,8 @@ const schemas = new WeakMap<pg.Pool, { schema: ProviderSchema; readAt: number }>
 
 const sha256 = (text: string) => createHash("sha256").update(text, "utf8").digest("hex");
 
-const refuse = (code: string, message: string, details?: unknown) =>
-  new AppError(code, message, { status: 422, details });
+const refuse = (code: ErrorCode, message: string, details?: unknown) =>
+  new AppError(code, message, { details });
 
 // The tenant, its active owner (else an active admin), and every row that holds one of our ids, our
 // URL, name or identifier, locked so Dify cannot delete one between our read and our write.

@@ -196,14 +196,13 @@ async function discoverLegacy(
     throw new AppError(
       "upstream_unreachable",
       "The MCP server URL is not a valid URL. Give a full http(s) URL.",
-      { status: 422, cause },
+      { cause },
     );
   }
   if (url.protocol !== "http:" && url.protocol !== "https:")
     throw new AppError(
       "upstream_unreachable",
       `The MCP server URL must start with http:// or https://, not ${url.protocol}//.`,
-      { status: 422 },
     );
 
   try {
@@ -212,7 +211,7 @@ async function discoverLegacy(
     throw new AppError(
       "invalid_headers",
       "A pass-through header has a name or value HTTP does not allow (for example a line break). Fix the headers.",
-      { status: 422, details: { names: Object.keys(options.headers) }, cause },
+      { details: { names: Object.keys(options.headers) }, cause },
     );
   }
 
@@ -415,7 +414,7 @@ function toAppError(error: unknown, context: Context): AppError {
     return new AppError(
       "upstream_protocol_error",
       `The server at ${context.url.origin} paginates tools/list without end (${error.message}).`,
-      { status: 422, details: { upstream: context.url.origin, transport: context.transport }, cause: error },
+      { details: { upstream: context.url.origin, transport: context.transport }, cause: error },
     );
   const { url, transport, observed, options } = context;
   const origin = url.origin;
@@ -430,7 +429,7 @@ function toAppError(error: unknown, context: Context): AppError {
     return new AppError(
       "upstream_unreachable",
       `Could not reach the MCP server at ${origin}${code ? ` (${NETWORK_CODES[code]})` : ""}. Check the URL and that the server is running and reachable from Spacegate.`,
-      { status: 422, details: details(code ? { cause: code } : {}), cause: error },
+      { details: details(code ? { cause: code } : {}), cause: error },
     );
 
   const status = httpStatus(error);
@@ -482,7 +481,6 @@ function toAppError(error: unknown, context: Context): AppError {
 
   function protocolError(what: string, extra: Record<string, unknown>, cause: unknown) {
     return new AppError("upstream_protocol_error", `The server at ${origin} ${what}`, {
-      status: 422,
       details: extra,
       cause,
     });
@@ -493,7 +491,7 @@ function timeoutError(origin: string, transport: UpstreamTransport, timeoutMs: n
   return new AppError(
     "upstream_timeout",
     `The MCP server at ${origin} did not answer within ${formatSeconds(timeoutMs)}. Check that it is running and responsive, then try again.`,
-    { status: 422, details: { upstream: origin, transport, timeoutMs }, cause },
+    { details: { upstream: origin, transport, timeoutMs }, cause },
   );
 }
 
@@ -501,7 +499,7 @@ function authFailed(origin: string, status: number, quoted: string, details: unk
   return new AppError(
     "upstream_auth_failed",
     `The MCP server at ${origin} refused the request (HTTP ${status}${quoted}). Check the pass-through headers, for example the upstream's API key.`,
-    { status: 422, details, cause },
+    { details, cause },
   );
 }
 

@@ -27,9 +27,6 @@ export class SqsQueue implements Queue {
         throw new AppError(
           "queue_unavailable",
           `The sync queue refused ${result.Failed.length} message(s). Retry the job.`,
-          {
-            status: 503,
-          },
         );
       }
     }

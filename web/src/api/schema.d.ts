@@ -84,7 +84,7 @@ export interface paths {
           };
           content: {
             "application/json": {
-              code: string;
+              code: components["schemas"]["ErrorCode"];
               message: string;
               details?: unknown;
             };
@@ -97,7 +97,7 @@ export interface paths {
           };
           content: {
             "application/json": {
-              code: string;
+              code: components["schemas"]["ErrorCode"];
               message: string;
               details?: unknown;
             };
@@ -110,7 +110,7 @@ export interface paths {
           };
           content: {
             "application/json": {
-              code: string;
+              code: components["schemas"]["ErrorCode"];
               message: string;
               details?: unknown;
             };
@@ -157,7 +157,7 @@ export interface paths {
           };
           content: {
             "application/json": {
-              code: string;
+              code: components["schemas"]["ErrorCode"];
               message: string;
               details?: unknown;
             };
@@ -283,7 +283,7 @@ export interface paths {
           };
           content: {
             "application/json": {
-              code: string;
+              code: components["schemas"]["ErrorCode"];
               message: string;
               details?: unknown;
             };
@@ -296,7 +296,7 @@ export interface paths {
           };
           content: {
             "application/json": {
-              code: string;
+              code: components["schemas"]["ErrorCode"];
               message: string;
               details?: unknown;
             };
@@ -426,7 +426,7 @@ export interface paths {
           };
           content: {
             "application/json": {
-              code: string;
+              code: components["schemas"]["ErrorCode"];
               message: string;
               details?: unknown;
             };
@@ -439,7 +439,7 @@ export interface paths {
           };
           content: {
             "application/json": {
-              code: string;
+              code: components["schemas"]["ErrorCode"];
               message: string;
               details?: unknown;
             };
@@ -557,7 +557,7 @@ export interface paths {
           };
           content: {
             "application/json": {
-              code: string;
+              code: components["schemas"]["ErrorCode"];
               message: string;
               details?: unknown;
             };
@@ -570,7 +570,7 @@ export interface paths {
           };
           content: {
             "application/json": {
-              code: string;
+              code: components["schemas"]["ErrorCode"];
               message: string;
               details?: unknown;
             };
@@ -692,7 +692,7 @@ export interface paths {
           };
           content: {
             "application/json": {
-              code: string;
+              code: components["schemas"]["ErrorCode"];
               message: string;
               details?: unknown;
             };
@@ -705,7 +705,7 @@ export interface paths {
           };
           content: {
             "application/json": {
-              code: string;
+              code: components["schemas"]["ErrorCode"];
               message: string;
               details?: unknown;
             };
@@ -741,7 +741,7 @@ export interface paths {
           };
           content: {
             "application/json": {
-              code: string;
+              code: components["schemas"]["ErrorCode"];
               message: string;
               details?: unknown;
             };
@@ -754,7 +754,7 @@ export interface paths {
           };
           content: {
             "application/json": {
-              code: string;
+              code: components["schemas"]["ErrorCode"];
               message: string;
               details?: unknown;
             };
@@ -767,7 +767,7 @@ export interface paths {
           };
           content: {
             "application/json": {
-              code: string;
+              code: components["schemas"]["ErrorCode"];
               message: string;
               details?: unknown;
             };
@@ -897,7 +897,7 @@ export interface paths {
           };
           content: {
             "application/json": {
-              code: string;
+              code: components["schemas"]["ErrorCode"];
               message: string;
               details?: unknown;
             };
@@ -910,7 +910,7 @@ export interface paths {
           };
           content: {
             "application/json": {
-              code: string;
+              code: components["schemas"]["ErrorCode"];
               message: string;
               details?: unknown;
             };
@@ -923,7 +923,7 @@ export interface paths {
           };
           content: {
             "application/json": {
-              code: string;
+              code: components["schemas"]["ErrorCode"];
               message: string;
               details?: unknown;
             };
@@ -936,7 +936,7 @@ export interface paths {
           };
           content: {
             "application/json": {
-              code: string;
+              code: components["schemas"]["ErrorCode"];
               message: string;
               details?: unknown;
             };
@@ -1056,7 +1056,7 @@ export interface paths {
           };
           content: {
             "application/json": {
-              code: string;
+              code: components["schemas"]["ErrorCode"];
               message: string;
               details?: unknown;
             };
@@ -1069,7 +1069,7 @@ export interface paths {
           };
           content: {
             "application/json": {
-              code: string;
+              code: components["schemas"]["ErrorCode"];
               message: string;
               details?: unknown;
             };
@@ -1135,7 +1135,7 @@ export interface paths {
           };
           content: {
             "application/json": {
-              code: string;
+              code: components["schemas"]["ErrorCode"];
               message: string;
               details?: unknown;
             };
@@ -1148,7 +1148,7 @@ export interface paths {
           };
           content: {
             "application/json": {
-              code: string;
+              code: components["schemas"]["ErrorCode"];
               message: string;
               details?: unknown;
             };
@@ -1161,7 +1161,7 @@ export interface paths {
           };
           content: {
             "application/json": {
-              code: string;
+              code: components["schemas"]["ErrorCode"];
               message: string;
               details?: unknown;
             };
@@ -1174,7 +1174,7 @@ export interface paths {
           };
           content: {
             "application/json": {
-              code: string;
+              code: components["schemas"]["ErrorCode"];
               message: string;
               details?: unknown;
             };
@@ -1262,7 +1262,7 @@ export interface paths {
                       /** @enum {boolean} */
                       ok: false;
                       at: string;
-                      code: string;
+                      code: components["schemas"]["ErrorCode"];
                       message: string;
                     }
                   | null;
@@ -1288,7 +1288,7 @@ export interface paths {
           };
           content: {
             "application/json": {
-              code: string;
+              code: components["schemas"]["ErrorCode"];
               message: string;
               details?: unknown;
             };
@@ -1301,7 +1301,7 @@ export interface paths {
           };
           content: {
             "application/json": {
-              code: string;
+              code: components["schemas"]["ErrorCode"];
               message: string;
               details?: unknown;
             };
@@ -1432,7 +1432,7 @@ export interface paths {
                     /** @enum {boolean} */
                     ok: false;
                     at: string;
-                    code: string;
+                    code: components["schemas"]["ErrorCode"];
                     message: string;
                   }
                 | null;
@@ -1456,7 +1456,7 @@ export interface paths {
           };
           content: {
             "application/json": {
-              code: string;
+              code: components["schemas"]["ErrorCode"];
               message: string;
               details?: unknown;
             };
@@ -1469,7 +1469,7 @@ export interface paths {
           };
           content: {
             "application/json": {
-              code: string;
+              code: components["schemas"]["ErrorCode"];
               message: string;
               details?: unknown;
             };
@@ -1482,7 +1482,7 @@ export interface paths {
           };
           content: {
             "application/json": {
-              code: string;
+              code: components["schemas"]["ErrorCode"];
               message: string;
               details?: unknown;
             };
@@ -1566,7 +1566,7 @@ export interface paths {
                     /** @enum {boolean} */
                     ok: false;
                     at: string;
-                    code: string;
+                    code: components["schemas"]["ErrorCode"];
                     message: string;
                   }
                 | null;
@@ -1590,7 +1590,7 @@ export interface paths {
           };
           content: {
             "application/json": {
-              code: string;
+              code: components["schemas"]["ErrorCode"];
               message: string;
               details?: unknown;
             };
@@ -1603,7 +1603,7 @@ export interface paths {
           };
           content: {
             "application/json": {
-              code: string;
+              code: components["schemas"]["ErrorCode"];
               message: string;
               details?: unknown;
             };
@@ -1639,7 +1639,7 @@ export interface paths {
           };
           content: {
             "application/json": {
-              code: string;
+              code: components["schemas"]["ErrorCode"];
               message: string;
               details?: unknown;
             };
@@ -1652,7 +1652,7 @@ export interface paths {
           };
           content: {
             "application/json": {
-              code: string;
+              code: components["schemas"]["ErrorCode"];
               message: string;
               details?: unknown;
             };
@@ -1665,7 +1665,7 @@ export interface paths {
           };
           content: {
             "application/json": {
-              code: string;
+              code: components["schemas"]["ErrorCode"];
               message: string;
               details?: unknown;
             };
@@ -1778,7 +1778,7 @@ export interface paths {
                     /** @enum {boolean} */
                     ok: false;
                     at: string;
-                    code: string;
+                    code: components["schemas"]["ErrorCode"];
                     message: string;
                   }
                 | null;
@@ -1802,7 +1802,7 @@ export interface paths {
           };
           content: {
             "application/json": {
-              code: string;
+              code: components["schemas"]["ErrorCode"];
               message: string;
               details?: unknown;
             };
@@ -1815,7 +1815,7 @@ export interface paths {
           };
           content: {
             "application/json": {
-              code: string;
+              code: components["schemas"]["ErrorCode"];
               message: string;
               details?: unknown;
             };
@@ -1828,7 +1828,7 @@ export interface paths {
           };
           content: {
             "application/json": {
-              code: string;
+              code: components["schemas"]["ErrorCode"];
               message: string;
               details?: unknown;
             };
@@ -1841,7 +1841,7 @@ export interface paths {
           };
           content: {
             "application/json": {
-              code: string;
+              code: components["schemas"]["ErrorCode"];
               message: string;
               details?: unknown;
             };
@@ -1923,7 +1923,7 @@ export interface paths {
                     /** @enum {boolean} */
                     ok: false;
                     at: string;
-                    code: string;
+                    code: components["schemas"]["ErrorCode"];
                     message: string;
                   }
                 | null;
@@ -1947,7 +1947,7 @@ export interface paths {
           };
           content: {
             "application/json": {
-              code: string;
+              code: components["schemas"]["ErrorCode"];
               message: string;
               details?: unknown;
             };
@@ -1960,7 +1960,7 @@ export interface paths {
           };
           content: {
             "application/json": {
-              code: string;
+              code: components["schemas"]["ErrorCode"];
               message: string;
               details?: unknown;
             };
@@ -2032,7 +2032,7 @@ export interface paths {
           };
           content: {
             "application/json": {
-              code: string;
+              code: components["schemas"]["ErrorCode"];
               message: string;
               details?: unknown;
             };
@@ -2045,7 +2045,7 @@ export interface paths {
           };
           content: {
             "application/json": {
-              code: string;
+              code: components["schemas"]["ErrorCode"];
               message: string;
               details?: unknown;
             };
@@ -2120,7 +2120,7 @@ export interface paths {
                   syncedAt?: string;
                   repairedDrift?: boolean;
                   error?: {
-                    code: string;
+                    code: components["schemas"]["ErrorCode"];
                     message: string;
                   };
                   updatedAt: string;
@@ -2138,7 +2138,7 @@ export interface paths {
           };
           content: {
             "application/json": {
-              code: string;
+              code: components["schemas"]["ErrorCode"];
               message: string;
               details?: unknown;
             };
@@ -2151,7 +2151,7 @@ export interface paths {
           };
           content: {
             "application/json": {
-              code: string;
+              code: components["schemas"]["ErrorCode"];
               message: string;
               details?: unknown;
             };
@@ -2240,7 +2240,7 @@ export interface paths {
                 syncedAt?: string;
                 repairedDrift?: boolean;
                 error?: {
-                  code: string;
+                  code: components["schemas"]["ErrorCode"];
                   message: string;
                 };
                 updatedAt: string;
@@ -2285,7 +2285,7 @@ export interface paths {
                 syncedAt?: string;
                 repairedDrift?: boolean;
                 error?: {
-                  code: string;
+                  code: components["schemas"]["ErrorCode"];
                   message: string;
                 };
                 updatedAt: string;
@@ -2301,7 +2301,7 @@ export interface paths {
           };
           content: {
             "application/json": {
-              code: string;
+              code: components["schemas"]["ErrorCode"];
               message: string;
               details?: unknown;
             };
@@ -2314,7 +2314,7 @@ export interface paths {
           };
           content: {
             "application/json": {
-              code: string;
+              code: components["schemas"]["ErrorCode"];
               message: string;
               details?: unknown;
             };
@@ -2327,7 +2327,7 @@ export interface paths {
           };
           content: {
             "application/json": {
-              code: string;
+              code: components["schemas"]["ErrorCode"];
               message: string;
               details?: unknown;
             };
@@ -2340,7 +2340,7 @@ export interface paths {
           };
           content: {
             "application/json": {
-              code: string;
+              code: components["schemas"]["ErrorCode"];
               message: string;
               details?: unknown;
             };
@@ -2382,7 +2382,7 @@ export interface paths {
           };
           content: {
             "application/json": {
-              code: string;
+              code: components["schemas"]["ErrorCode"];
               message: string;
               details?: unknown;
             };
@@ -2395,7 +2395,7 @@ export interface paths {
           };
           content: {
             "application/json": {
-              code: string;
+              code: components["schemas"]["ErrorCode"];
               message: string;
               details?: unknown;
             };
@@ -2408,7 +2408,7 @@ export interface paths {
           };
           content: {
             "application/json": {
-              code: string;
+              code: components["schemas"]["ErrorCode"];
               message: string;
               details?: unknown;
             };
@@ -2485,7 +2485,7 @@ export interface paths {
                 syncedAt?: string;
                 repairedDrift?: boolean;
                 error?: {
-                  code: string;
+                  code: components["schemas"]["ErrorCode"];
                   message: string;
                 };
                 updatedAt: string;
@@ -2501,7 +2501,7 @@ export interface paths {
           };
           content: {
             "application/json": {
-              code: string;
+              code: components["schemas"]["ErrorCode"];
               message: string;
               details?: unknown;
             };
@@ -2514,7 +2514,7 @@ export interface paths {
           };
           content: {
             "application/json": {
-              code: string;
+              code: components["schemas"]["ErrorCode"];
               message: string;
               details?: unknown;
             };
@@ -2527,7 +2527,7 @@ export interface paths {
           };
           content: {
             "application/json": {
-              code: string;
+              code: components["schemas"]["ErrorCode"];
               message: string;
               details?: unknown;
             };
@@ -2540,7 +2540,7 @@ export interface paths {
           };
           content: {
             "application/json": {
-              code: string;
+              code: components["schemas"]["ErrorCode"];
               message: string;
               details?: unknown;
             };
@@ -2609,7 +2609,7 @@ export interface paths {
                 syncedAt?: string;
                 repairedDrift?: boolean;
                 error?: {
-                  code: string;
+                  code: components["schemas"]["ErrorCode"];
                   message: string;
                 };
                 updatedAt: string;
@@ -2625,7 +2625,7 @@ export interface paths {
           };
           content: {
             "application/json": {
-              code: string;
+              code: components["schemas"]["ErrorCode"];
               message: string;
               details?: unknown;
             };
@@ -2638,7 +2638,7 @@ export interface paths {
           };
           content: {
             "application/json": {
-              code: string;
+              code: components["schemas"]["ErrorCode"];
               message: string;
               details?: unknown;
             };
@@ -2693,7 +2693,7 @@ export interface paths {
           };
           content: {
             "application/json": {
-              code: string;
+              code: components["schemas"]["ErrorCode"];
               message: string;
               details?: unknown;
             };
@@ -2706,7 +2706,7 @@ export interface paths {
           };
           content: {
             "application/json": {
-              code: string;
+              code: components["schemas"]["ErrorCode"];
               message: string;
               details?: unknown;
             };
@@ -2776,7 +2776,7 @@ export interface paths {
           };
           content: {
             "application/json": {
-              code: string;
+              code: components["schemas"]["ErrorCode"];
               message: string;
               details?: unknown;
             };
@@ -2789,7 +2789,7 @@ export interface paths {
           };
           content: {
             "application/json": {
-              code: string;
+              code: components["schemas"]["ErrorCode"];
               message: string;
               details?: unknown;
             };
@@ -2854,7 +2854,7 @@ export interface paths {
           };
           content: {
             "application/json": {
-              code: string;
+              code: components["schemas"]["ErrorCode"];
               message: string;
               details?: unknown;
             };
@@ -2867,7 +2867,7 @@ export interface paths {
           };
           content: {
             "application/json": {
-              code: string;
+              code: components["schemas"]["ErrorCode"];
               message: string;
               details?: unknown;
             };
@@ -2880,7 +2880,7 @@ export interface paths {
           };
           content: {
             "application/json": {
-              code: string;
+              code: components["schemas"]["ErrorCode"];
               message: string;
               details?: unknown;
             };
@@ -2893,7 +2893,7 @@ export interface paths {
           };
           content: {
             "application/json": {
-              code: string;
+              code: components["schemas"]["ErrorCode"];
               message: string;
               details?: unknown;
             };
@@ -2960,7 +2960,7 @@ export interface paths {
                 /** @enum {string} */
                 status: "queued" | "running" | "synced" | "failed" | "cancelled";
                 error: {
-                  code: string;
+                  code: components["schemas"]["ErrorCode"];
                   message: string;
                 } | null;
                 attempts: number;
@@ -2981,7 +2981,7 @@ export interface paths {
           };
           content: {
             "application/json": {
-              code: string;
+              code: components["schemas"]["ErrorCode"];
               message: string;
               details?: unknown;
             };
@@ -2994,7 +2994,7 @@ export interface paths {
           };
           content: {
             "application/json": {
-              code: string;
+              code: components["schemas"]["ErrorCode"];
               message: string;
               details?: unknown;
             };
@@ -3064,7 +3064,7 @@ export interface paths {
           };
           content: {
             "application/json": {
-              code: string;
+              code: components["schemas"]["ErrorCode"];
               message: string;
               details?: unknown;
             };
@@ -3077,7 +3077,7 @@ export interface paths {
           };
           content: {
             "application/json": {
-              code: string;
+              code: components["schemas"]["ErrorCode"];
               message: string;
               details?: unknown;
             };
@@ -3145,7 +3145,7 @@ export interface paths {
           };
           content: {
             "application/json": {
-              code: string;
+              code: components["schemas"]["ErrorCode"];
               message: string;
               details?: unknown;
             };
@@ -3158,7 +3158,7 @@ export interface paths {
           };
           content: {
             "application/json": {
-              code: string;
+              code: components["schemas"]["ErrorCode"];
               message: string;
               details?: unknown;
             };
@@ -3235,7 +3235,7 @@ export interface paths {
           };
           content: {
             "application/json": {
-              code: string;
+              code: components["schemas"]["ErrorCode"];
               message: string;
               details?: unknown;
             };
@@ -3248,7 +3248,7 @@ export interface paths {
           };
           content: {
             "application/json": {
-              code: string;
+              code: components["schemas"]["ErrorCode"];
               message: string;
               details?: unknown;
             };
@@ -3303,7 +3303,7 @@ export interface paths {
           };
           content: {
             "application/json": {
-              code: string;
+              code: components["schemas"]["ErrorCode"];
               message: string;
               details?: unknown;
             };
@@ -3316,7 +3316,7 @@ export interface paths {
           };
           content: {
             "application/json": {
-              code: string;
+              code: components["schemas"]["ErrorCode"];
               message: string;
               details?: unknown;
             };
@@ -3333,7 +3333,88 @@ export interface paths {
 }
 export type webhooks = Record<string, never>;
 export interface components {
-  schemas: never;
+  schemas: {
+    /** @enum {string} */
+    ErrorCode:
+      | "invalid_request"
+      | "invalid_cursor"
+      | "unauthorized"
+      | "invalid_credentials"
+      | "session_expired"
+      | "session_revoked"
+      | "not_found"
+      | "conflict"
+      | "payload_too_large"
+      | "rate_limited"
+      | "http_error"
+      | "internal_error"
+      | "admin_password_blank"
+      | "password_required"
+      | "platform_in_use"
+      | "platform_password_missing"
+      | "dns_not_found"
+      | "connection_refused"
+      | "timeout"
+      | "dify_unreachable"
+      | "auth_failed"
+      | "database_not_found"
+      | "ssl_required"
+      | "ssl_failed"
+      | "ssl_untrusted"
+      | "not_dify"
+      | "dify_too_old"
+      | "no_read_permission"
+      | "no_write_permission"
+      | "identifier_taken"
+      | "identifier_locked"
+      | "instance_in_use"
+      | "tools_too_large"
+      | "invalid_headers"
+      | "upstream_unreachable"
+      | "upstream_timeout"
+      | "upstream_auth_failed"
+      | "upstream_protocol_error"
+      | "access_removed"
+      | "discovery_failed"
+      | "no_tools"
+      | "key_not_pem"
+      | "tenant_not_found"
+      | "tenant_archived"
+      | "no_owner"
+      | "invalid_name"
+      | "invalid_identifier"
+      | "identifier_too_long"
+      | "name_conflict"
+      | "url_conflict"
+      | "unknown_required_column"
+      | "tools_incompatible"
+      | "sync_not_started"
+      | "sync_not_queued"
+      | "sync_failed"
+      | "queue_unavailable"
+      | "rotation_incomplete"
+      | "ciphertext_invalid"
+      | "key_missing"
+      | "credential_missing"
+      | "credential_invalid"
+      | "credential_expired"
+      | "credential_wrong_instance"
+      | "access_disabled"
+      | "instance_disabled"
+      | "streams_not_allowed"
+      | "instance_not_found"
+      | "transport_mismatch"
+      | "route_not_found"
+      | "method_not_allowed"
+      | "body_too_large"
+      | "too_many_streams"
+      | "client_closed"
+      | "gateway_failed"
+      | "upstream_answer_too_large"
+      | "upstream_redirect"
+      | "gateway_unavailable"
+      | "port_in_use";
+  };
   responses: never;
   parameters: never;
   requestBodies: never;

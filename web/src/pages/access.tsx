@@ -18,7 +18,7 @@ import {
   useConfirm,
   useToast,
 } from "../components/ui";
-import { SYNC_ERRORS } from "../components/words";
+import { ERROR_WORDS } from "../components/words";
 import {
   errorsUnder,
   type FieldErrors,
@@ -130,7 +130,7 @@ function SyncState({ grant }: { grant: Grant }) {
       <StatusBadge status={sync.status} />
       {sync.error && (
         <span className="small error-text">
-          {SYNC_ERRORS[sync.error.code] ?? sync.error.message} <code>{sync.error.code}</code>
+          {ERROR_WORDS[sync.error.code] ?? sync.error.message} <code>{sync.error.code}</code>
         </span>
       )}
     </div>

@@ -13,7 +13,7 @@ import {
   useConfirm,
   useToast,
 } from "../components/ui";
-import { SYNC_ERRORS } from "../components/words";
+import { ERROR_WORDS } from "../components/words";
 import { instancesQuery, platformsQuery } from "../queries";
 import { Link, navigate } from "../router";
 
@@ -318,10 +318,10 @@ export function SyncJobPage({ id }: { id: string }) {
                   <td data-label="Error" className={item.error ? undefined : "cell-empty"}>
                     {item.error ? (
                       <div className="stack-xs">
-                        <span>{SYNC_ERRORS[item.error.code] ?? item.error.message}</span>
+                        <span>{ERROR_WORDS[item.error.code] ?? item.error.message}</span>
                         <span className="small muted">
                           <code>{item.error.code}</code>
-                          {SYNC_ERRORS[item.error.code] ? ` · ${item.error.message}` : ""}
+                          {ERROR_WORDS[item.error.code] ? ` · ${item.error.message}` : ""}
                         </span>
                       </div>
                     ) : (
