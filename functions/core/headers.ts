@@ -2,12 +2,12 @@ import { z } from "zod";
 import { mask } from "./mask";
 import { getRuntime } from "./runtime";
 import type { HeaderMap, HeaderUpdate } from "./schemas";
+import { openSealedHeaders, type SealedHeaders } from "./sealed-headers";
 
 export { mask } from "./mask";
 export { HeaderMap, HeaderName, HeaderUpdate, HeaderValue } from "./schemas";
 
-/** How headers are stored: each value sealed by the envelope, with a masked preview to show. */
-export type SealedHeaders = Record<string, { sealed: string; preview: string }>;
+export type { SealedHeaders } from "./sealed-headers";
 
 /** What responses show of a header: its name and a masked value. */
 export const MaskedHeaders = z.record(z.string(), z.string());
@@ -24,13 +24,7 @@ export async function sealHeaders(headers: HeaderMap): Promise<SealedHeaders> {
 }
 
 export async function openHeaders(headers: SealedHeaders | undefined): Promise<HeaderMap> {
-  const { envelope } = getRuntime();
-  const entries = await Promise.all(
-    Object.entries(headers ?? {}).map(
-      async ([name, { sealed }]) => [name, await envelope.decrypt(sealed)] as const,
-    ),
-  );
-  return Object.fromEntries(entries);
+  return openSealedHeaders(getRuntime().envelope, headers);
 }
 
 export function maskHeaders(headers: SealedHeaders | undefined): Record<string, string> {

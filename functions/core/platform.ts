@@ -3,7 +3,7 @@ import { Audit } from "./audit";
 import { CheckResult, checkDify } from "./dify/check";
 import type { DatabaseSettings } from "./dify/connection";
 import { classifyPgError } from "./dify/errors";
-import { getSpace, getSpaces, listSpaces, type Space } from "./dify/spaces";
+import { Space as DifySpace, getSpace, getSpaces, listSpaces } from "./dify/spaces";
 import { AppError, assertVersion, notFound } from "./errors";
 import { createId, idPattern } from "./id";
 import { getRuntime } from "./runtime";
@@ -12,6 +12,10 @@ import { SecretName } from "./secrets";
 import { Keys } from "./store/keys";
 
 export namespace Platform {
+  /** A space (Dify workspace) as listed: name, owner, and whether Spacegate can write to it. */
+  export const Space = DifySpace;
+  export type Space = DifySpace;
+
   export const Kind = PlatformInput.Kind;
   export const SslMode = PlatformInput.SslMode;
   export const Database = PlatformInput.Database;

@@ -1,40 +1,20 @@
 import { z } from "zod";
+import { RESERVED_HEADERS } from "./header-names";
 import { defaultStreams } from "./streams";
+import { TRANSPORTS } from "./transport";
 
 /**
- * What the admin may send, as zod schemas with messages in plain words. Imports nothing but zod:
+ * What the admin may send, as zod schemas with messages in plain words. Imports only zod and plain lists:
  * the API validates requests with these, and the web UI validates its forms with the same ones
  * before it sends anything.
  */
-
-/** Headers the gateway sets or drops itself; a pass-through header may not name them. */
-const RESERVED = new Set([
-  "host",
-  "connection",
-  "content-length",
-  "content-type",
-  "accept",
-  "transfer-encoding",
-  "keep-alive",
-  "upgrade",
-  "te",
-  "trailer",
-  "proxy-authorization",
-  "proxy-authenticate",
-  "proxy-connection",
-  "mcp-session-id",
-  "mcp-protocol-version",
-  "last-event-id",
-  "x-forwarded-for",
-  "x-forwarded-proto",
-]);
 
 export const HeaderName = z
   .string()
   .min(1, "Give the header a name")
   .max(100, "A header name has at most 100 characters")
   .regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, "A header name has letters, digits and - only, no spaces")
-  .refine((name) => !RESERVED.has(name.toLowerCase()), "The gateway sets this header itself");
+  .refine((name) => !RESERVED_HEADERS.has(name.toLowerCase()), "The gateway sets this header itself");
 
 export const HeaderValue = z
   .string()
@@ -164,7 +144,7 @@ const httpUrl = text("Enter the MCP server's URL")
   }, "Give an http:// or https:// URL, without user name or password in it");
 
 export namespace InstanceInput {
-  export const Transport = z.enum(["streamable-http", "sse"], { error: "Choose Streamable HTTP or SSE" });
+  export const Transport = z.enum(TRANSPORTS, { error: "Choose Streamable HTTP or SSE" });
   export const Identifier = z
     .string()
     .regex(IDENTIFIER, "Use 1 to 24 lowercase letters, digits, - or _ (Dify's rule for server identifiers)");

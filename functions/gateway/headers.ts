@@ -4,19 +4,8 @@ import {
   validateHeaderName,
   validateHeaderValue,
 } from "node:http";
+import { HOP_BY_HOP } from "../core/header-names";
 import { decoderFor, wholeBodyBytes } from "./relay";
-
-const hopByHop = new Set([
-  "connection",
-  "keep-alive",
-  "proxy-authenticate",
-  "proxy-authorization",
-  "proxy-connection",
-  "te",
-  "trailer",
-  "transfer-encoding",
-  "upgrade",
-]);
 
 /**
  * Client request headers the upstream gets: what MCP needs (content negotiation, its own `Mcp-*`
@@ -95,7 +84,7 @@ function checkedLayer(layer: Record<string, string>): Layer {
   checked = { headers: [], rejected: [] };
   for (const [name, value] of Object.entries(layer)) {
     const lower = name.toLowerCase();
-    const reserved = hopByHop.has(lower) || lower === "host" || lower === "content-length";
+    const reserved = HOP_BY_HOP.has(lower) || lower === "host" || lower === "content-length";
     if (reserved || !validHeader(name, value)) checked.rejected.push(name);
     else checked.headers.push([lower, value]);
   }
@@ -131,7 +120,7 @@ export function upstreamRequestHeaders(
     ) {
       continue;
     }
-    if (name.includes("_") || clientOnly.has(name) || hopByHop.has(name) || named?.has(name)) continue;
+    if (name.includes("_") || clientOnly.has(name) || HOP_BY_HOP.has(name) || named?.has(name)) continue;
     headers[name] = Array.isArray(value) ? value.join(", ") : value;
   }
   const rejected: string[] = [];
@@ -160,7 +149,7 @@ export function clientResponseHeaders(
   const headers: OutgoingHttpHeaders = {};
   for (const name in upstream) {
     const value = upstream[name];
-    if (value === undefined || hopByHop.has(name) || named?.has(name)) continue;
+    if (value === undefined || HOP_BY_HOP.has(name) || named?.has(name)) continue;
     if (name === "content-length" && (options.streaming || decoded)) continue;
     if (name === "content-encoding" && decoded) continue;
     headers[name] = value;

@@ -1,50 +1,15 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import type { Access } from "../core/access";
 import { readConfig } from "../core/config";
 import { Envelope } from "../core/crypto/envelope";
-import type { SealedHeaders } from "../core/headers";
+import type { Instance } from "../core/instance";
+import { openSealedHeaders } from "../core/sealed-headers";
 import { AwsSecretStore } from "../core/secrets/aws";
 import { Store } from "../core/store";
 import { Keys } from "../core/store/keys";
-import { type StreamSettings, streamsOf } from "../core/streams";
-import type { GatewayGrant, GatewayInstance, GatewayResolver } from "./core";
+import { streamsOf } from "../core/streams";
+import type { GatewayGrant, GatewayResolver } from "./core";
 import type { UsageEntry } from "./usage";
-
-interface TokenItem {
-  pk: string;
-  sk: string;
-  instanceId: string;
-  platformId: string;
-  spaceId: string;
-}
-
-interface GrantItem extends TokenItem {
-  tokenHash: string;
-  enabled: boolean;
-  expiresAt: string | null;
-  headers: SealedHeaders;
-}
-
-interface InstanceItem {
-  pk: string;
-  sk: string;
-  id: string;
-  enabled: boolean;
-  upstream: GatewayInstance["upstream"];
-  headers: SealedHeaders;
-  timeouts: GatewayInstance["timeouts"];
-  streams?: StreamSettings;
-  streamGet?: boolean;
-  forwardHeaders?: string[];
-}
-
-async function open(envelope: Envelope, headers: SealedHeaders | undefined) {
-  const entries = await Promise.all(
-    Object.entries(headers ?? {}).map(
-      async ([name, { sealed }]) => [name, await envelope.decrypt(sealed)] as const,
-    ),
-  );
-  return Object.fromEntries(entries);
-}
 
 /**
  * The gateway's view of the table: a credential hash to its grant (the token index, then the grant),
@@ -60,9 +25,11 @@ export function createStoreResolver({
 }): GatewayResolver {
   return {
     async grantByTokenHash(tokenHash) {
-      const token = await store.get<TokenItem>(Keys.token(tokenHash));
+      const token = await store.get<Access.TokenIndex>(Keys.token(tokenHash));
       if (!token) return null;
-      const grant = await store.get<GrantItem>(Keys.grant(token.instanceId, token.platformId, token.spaceId));
+      const grant = await store.get<Access.Stored>(
+        Keys.grant(token.instanceId, token.platformId, token.spaceId),
+      );
       // A rotation writes the new index item before the grant: only the grant's own hash counts.
       if (!grant || grant.tokenHash !== tokenHash) return null;
       const result: GatewayGrant = {
@@ -72,18 +39,18 @@ export function createStoreResolver({
         tokenHash: grant.tokenHash,
         enabled: grant.enabled,
         expiresAt: grant.expiresAt,
-        headers: await open(envelope, grant.headers),
+        headers: await openSealedHeaders(envelope, grant.headers),
       };
       return result;
     },
     async instance(instanceId) {
-      const item = await store.get<InstanceItem>(Keys.instance(instanceId));
+      const item = await store.get<Instance.Stored>(Keys.instance(instanceId));
       if (!item) return null;
       return {
         id: item.id,
         enabled: item.enabled,
         upstream: item.upstream,
-        headers: await open(envelope, item.headers),
+        headers: await openSealedHeaders(envelope, item.headers),
         timeouts: item.timeouts,
         streams: streamsOf(item),
         forwardHeaders: item.forwardHeaders ?? [],

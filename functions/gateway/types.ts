@@ -1,6 +1,7 @@
 import type { OutgoingHttpHeaders } from "node:http";
 import type { Readable } from "node:stream";
 import type { StreamSettings } from "../core/streams";
+import type { Transport } from "../core/transport";
 import type { IncomingHeaders } from "./headers";
 import type { Abortable, UpstreamClient } from "./upstream";
 
@@ -21,7 +22,7 @@ export interface GatewayInstance {
   id: string;
   enabled: boolean;
   /** url is the full MCP endpoint: http://host/mcp (streamable HTTP) or http://host/sse (SSE). */
-  upstream: { url: string; transport: "streamable-http" | "sse" };
+  upstream: { url: string; transport: Transport };
   /** The instance's default pass-through headers, decrypted. */
   headers: Record<string, string>;
   /** Seconds. */

@@ -7,15 +7,6 @@ const IdParam = z.object({
   id: z.string().openapi({ param: { name: "id", in: "path" }, example: "plt_01hx…" }),
 });
 
-const Space = z.object({
-  id: z.string(),
-  name: z.string(),
-  status: z.string(),
-  owner: z.object({ name: z.string(), email: z.string() }).nullable(),
-  canEncrypt: z.boolean(),
-  reason: z.string().optional(),
-});
-
 const tags = ["Agent Platforms"];
 
 export const platforms = router()
@@ -138,7 +129,7 @@ export const platforms = router()
       security,
       request: { params: IdParam, query: Platform.SpacesQuery },
       responses: {
-        200: json(Page(Space), "One page of spaces."),
+        200: json(Page(Platform.Space), "One page of spaces."),
         400: errors[400],
         401: errors[401],
         404: errors[404],

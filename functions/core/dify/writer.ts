@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import type pg from "pg";
 import { AppError, type ErrorCode } from "../errors";
 import type { ToolInfo } from "../mcp/discover";
+import type { Transport } from "../transport";
 import { encryptToken, isUsablePublicKey } from "./encrypt-token";
 import { classifyPgError } from "./errors";
 import { type ColumnInfo, type ProviderSchema, readProviderSchema } from "./schema";
@@ -16,7 +17,7 @@ export interface ProviderSpec {
   /** The gateway URL, plaintext. */
   serverUrl: string;
   /** How Dify reaches the gateway URL; written where Dify has a `transport` column. */
-  transport: "streamable-http" | "sse";
+  transport: Transport;
   /**
    * Names what the row belongs to on Spacegate's side (one access grant). A new row's id is derived
    * from it and the tenant, so a row Spacegate wrote is known as its own even before its id is

@@ -13,6 +13,7 @@ import type { FetchLike, Transport } from "@modelcontextprotocol/sdk/shared/tran
 import { ListToolsResultSchema, McpError } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
 import { AppError } from "../errors";
+import type { Transport as TransportName } from "../transport";
 
 const JsonObject = z.record(z.string(), z.unknown());
 
@@ -37,7 +38,7 @@ export const ToolsSnapshot = z.object({
 });
 export type ToolsSnapshot = z.infer<typeof ToolsSnapshot>;
 
-export type UpstreamTransport = "streamable-http" | "sse";
+export type UpstreamTransport = TransportName;
 
 const MAX_PAGES = 100;
 const MESSAGE_LIMIT = 300;

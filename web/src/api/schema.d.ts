@@ -1114,15 +1114,19 @@ export interface paths {
           content: {
             "application/json": {
               items: {
+                /** Format: uuid */
                 id: string;
                 name: string;
+                /** @description Dify's tenant status: normal or archive */
                 status: string;
+                /** @description Active owner, else an active admin */
                 owner: {
                   name: string;
                   email: string;
                 } | null;
                 canEncrypt: boolean;
-                reason?: string;
+                /** @enum {string} */
+                reason?: "archived" | "key_not_pem";
               }[];
               nextCursor: string | null;
             };
