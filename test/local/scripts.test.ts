@@ -141,5 +141,5 @@ describe("the local scripts", () => {
     expect(hint).toContain("Set SPACEGATE_ADMIN_PASSWORD to reset it");
     second.interrupt();
     expect(await second.exited).toBe(0);
-  }, 60_000);
+  }, 120_000);
 });
