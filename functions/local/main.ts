@@ -6,7 +6,19 @@ import { startLocal } from "./server";
 const port = Number(process.env.PORT ?? 8787);
 const dataDir = path.resolve(process.env.SPACEGATE_DATA_DIR ?? ".data");
 
-let local: Awaited<ReturnType<typeof startLocal>>;
+// Listening before anything is printed: a Ctrl-C right after the banner must reach the handler.
+let local: Awaited<ReturnType<typeof startLocal>> | undefined;
+let stopping = false;
+const stop = async (signal: string) => {
+  if (stopping) return;
+  stopping = true;
+  logger.info("shutting down", { signal });
+  await local?.close();
+  process.exit(0);
+};
+process.on("SIGINT", () => void stop("SIGINT"));
+process.on("SIGTERM", () => void stop("SIGTERM"));
+
 try {
   local = await startLocal({
     dataDir,
@@ -45,14 +57,3 @@ if (local.generatedPassword) {
   );
 }
 process.stdout.write(`${lines.join("\n")}\n\n`);
-
-let stopping = false;
-const stop = async (signal: string) => {
-  if (stopping) return;
-  stopping = true;
-  logger.info("shutting down", { signal });
-  await local.close();
-  process.exit(0);
-};
-process.on("SIGINT", () => void stop("SIGINT"));
-process.on("SIGTERM", () => void stop("SIGTERM"));
