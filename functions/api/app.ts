@@ -19,6 +19,7 @@ import { instances } from "./routes/instances";
 import { keys } from "./routes/keys";
 import { platforms } from "./routes/platforms";
 import { syncs } from "./routes/syncs";
+import { usage } from "./routes/usage";
 
 const PUBLIC_PATHS = new Set(["/api/auth/login", "/api/health", "/api/openapi.json", "/api/docs"]);
 const isPublic = (path: string) => PUBLIC_PATHS.has(path) || path.startsWith("/api/docs/");
@@ -94,6 +95,7 @@ export function createApi(options: { corsOrigin?: string; ready?: () => Promise<
     .route("/auth", auth)
     .route("/platforms", platforms)
     .route("/instances", instances)
+    .route("/instances", usage)
     .route("/syncs", syncs)
     .route("/audit", audit)
     .route("/keys", keys);

@@ -18,6 +18,7 @@ const catalog = {
   // Requests and sessions.
   invalid_request: { status: 400 },
   invalid_cursor: { status: 400 },
+  invalid_range: { status: 400 },
   unauthorized: { status: 401 },
   invalid_credentials: { status: 401 },
   session_expired: { status: 401 },

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { type Authorization, createAuthorizer } from "./authorize";
-import { CallFacts } from "./facts";
+import { CallFacts, traceIdOf } from "./facts";
 import {
   clientResponseHeaders,
   contentLengthOf,
@@ -54,7 +54,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     cacheTtlMs: options.cacheTtlMs ?? 5_000,
   });
   const admitStream = createStreamAdmission(options.mode);
-  const { logCall, refuse } = createCallReport({
+  const { logCall, refuse, served } = createCallReport({
     log,
     now,
     logCompleted: options.logCompleted,
@@ -71,7 +71,13 @@ export function createGateway(options: GatewayOptions): Gateway {
     const call: Call = {
       started: now(),
       requestId,
-      fields: { requestId, method: request.method, instanceId: match?.[1], route: match?.[2] },
+      fields: {
+        requestId,
+        traceId: traceIdOf(request.headers),
+        method: request.method,
+        instanceId: match?.[1],
+        route: match?.[2],
+      },
     };
 
     if (!match) return refuse(call, refusal("route_not_found", "No MCP endpoint at this path."));
@@ -186,7 +192,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       unfollow();
       stream?.release();
       logCall(call, status, { outcome: "completed" });
-      options.usage?.record(grant, { error: status >= 500 });
+      served(call, status, false, kind !== null);
       if (whole !== null && !("content-length" in responseHeaders)) {
         responseHeaders["content-length"] = String(whole.byteLength);
       }
@@ -219,8 +225,7 @@ export function createGateway(options: GatewayOptions): Gateway {
         stream?.release();
         if (sessionToForget !== null) sseSessions.forget(sessionToForget);
         logCall(call, status, { outcome });
-        const failed = outcome === "upstream_error" || outcome === "answer_too_large";
-        options.usage?.record(grant, { error: status >= 500 || failed });
+        served(call, status, outcome === "upstream_error" || outcome === "answer_too_large", kind !== null);
       },
     });
     return { status, statusText: upstream.statusText, headers: responseHeaders, body: relayed };

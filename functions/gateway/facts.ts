@@ -64,3 +64,16 @@ const listen = Buffer.from("subscriptions/listen");
 
 const bufferOf = (bytes: Uint8Array) =>
   Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+
+/**
+ * The trace a call belongs to, for its log lines: the W3C `traceparent`'s trace id (passed on to the
+ * upstream as it came), or the root of an AWS X-Ray header when only API Gateway set one.
+ */
+export function traceIdOf(headers: IncomingHeaders): string | undefined {
+  const parent = headerValue(headers, "traceparent");
+  if (parent && parent.length >= 55 && parent[2] === "-") return parent.slice(3, 35);
+  const amazon = headerValue(headers, "x-amzn-trace-id");
+  if (!amazon) return undefined;
+  const root = /(?:^|;)Root=([^;]+)/.exec(amazon);
+  return root?.[1];
+}

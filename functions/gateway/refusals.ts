@@ -2,7 +2,7 @@ import { AppError, type ErrorCode } from "../core/errors";
 import type { CallFacts } from "./facts";
 import { DecodedTooLarge } from "./relay";
 import type { UpstreamDeadline } from "./timers";
-import type { GatewayAnswer, GatewayGrant, UsageSink } from "./types";
+import type { CallOutcome, CallRecord, GatewayAnswer, GatewayGrant, UsageSink } from "./types";
 import type { Abortable } from "./upstream";
 
 /** What a call's log line and usage need to know, gathered as it goes. */
@@ -156,18 +156,44 @@ export function createCallReport(options: {
     else log(line());
   }
 
+  /** Counts a call in its grant's usage, with its duration and the tool it named. */
+  function count(call: Call, record: CallRecord) {
+    if (!call.grant || !options.usage) return;
+    record.durationMs = now() - call.started;
+    const facts = call.facts;
+    if (facts && facts.method === "tools/call") record.tool = facts.name;
+    options.usage.record(call.grant, record);
+  }
+
+  /** Counts a call the upstream answered: an error when it answered 5xx or its answer failed. */
+  function served(call: Call, status: number, failed: boolean, stream: boolean) {
+    const error = status >= 500 || failed;
+    count(call, { error, outcome: error ? "upstream_error" : "ok", status, stream });
+  }
+
   /** Answers a refusal or failure; one with a known grant counts as an error in its usage. */
   function refuse(call: Call, { error, headers, cause }: Refusal): GatewayAnswer {
     logCall(call, error.status, { code: error.code, ...(cause ? { cause: describe(cause) } : {}) });
-    if (call.grant) {
-      const { status } = error;
-      options.usage?.record(
-        call.grant,
-        status === 499 ? { error: false } : { error: true, refused: status < 500 },
-      );
-    }
+    const { status } = error;
+    const outcome = refusalOutcome(status);
+    count(
+      call,
+      status === 499
+        ? { error: false, outcome, status }
+        : { error: true, refused: status < 500, outcome, status },
+    );
     return jsonRpcError(error, call.requestId, headers, call.facts?.id ?? null);
   }
 
-  return { logCall, refuse };
+  return { logCall, refuse, served };
+}
+
+/** What a refusal counts as: too many calls, no answer in time, the upstream failing, or refused. */
+function refusalOutcome(status: number): CallOutcome {
+  if (status === 429) return "limited";
+  if (status === 504) return "timeout";
+  if (status >= 500) return "upstream_error";
+  // The client went away: not the call's fault, nor the upstream's.
+  if (status === 499) return "ok";
+  return "refused";
 }

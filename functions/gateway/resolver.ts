@@ -5,11 +5,11 @@ import { Envelope } from "../core/crypto/envelope";
 import type { Instance } from "../core/instance";
 import { openSealedHeaders } from "../core/sealed-headers";
 import { AwsSecretStore } from "../core/secrets/aws";
-import { Store } from "../core/store";
-import { Keys } from "../core/store/keys";
+import { type Key, Store } from "../core/store";
+import { Keys, usageScope } from "../core/store/keys";
 import { streamsOf } from "../core/streams";
 import type { GatewayGrant, GatewayResolver } from "./core";
-import type { UsageEntry } from "./usage";
+import { addTally, emptyTally, type UsageEntry, type UsageTally } from "./usage";
 
 /**
  * The gateway's view of the table: a credential hash to its grant (the token index, then the grant),
@@ -59,18 +59,70 @@ export function createStoreResolver({
   };
 }
 
-/** Writes batched usage onto the grants: calls and errors added, lastUsedAt set when a call was served. */
+const keptMs = 90 * 24 * 3_600_000;
+const ttlOf = (start: string) => Math.floor((Date.parse(start) + keptMs) / 1000);
+
+/** A tally as the numbers a usage item adds up: outcome counts and `l<bucket>` latency counts. */
+function tallyNumbers(tally: UsageTally): Record<string, number> {
+  const { latency, ...counts } = tally;
+  const numbers: Record<string, number> = {};
+  for (const [name, value] of Object.entries(counts)) if (value > 0) numbers[name] = value;
+  for (const [bucket, count] of Object.entries(latency)) numbers[`l${bucket}`] = count;
+  return numbers;
+}
+
+/**
+ * Writes batched usage: calls and errors onto the grants (lastUsedAt set when a call was served), and
+ * the history, kept 90 days: each space's and each instance's hours, tools per day, spaces per day.
+ * An instance's items add up its spaces' batch first, so each item gets one write per batch.
+ */
 export function usageWriter(store: Store) {
   return async (entries: UsageEntry[]) => {
-    await Promise.all(
-      entries.map((entry) =>
+    const add = new Map<
+      string,
+      { key: Key; numbers: Record<string, number>; set: Record<string, unknown> }
+    >();
+    const addTo = (key: Key, numbers: Record<string, number>, set: Record<string, unknown>) => {
+      const id = `${key.pk}\n${key.sk}`;
+      const existing = add.get(id);
+      if (!existing) return void add.set(id, { key, numbers: { ...numbers }, set });
+      for (const [name, value] of Object.entries(numbers))
+        existing.numbers[name] = (existing.numbers[name] ?? 0) + value;
+    };
+    const instanceHours = new Map<string, UsageTally>();
+    for (const entry of entries) {
+      const space = usageScope(entry.instanceId, entry);
+      for (const { hour, ...tally } of entry.hours) {
+        addTo(Keys.usageHour(space, hour), tallyNumbers(tally), { hour, ttl: ttlOf(hour) });
+        const instanceHour = `${entry.instanceId}\n${hour}`;
+        instanceHours.set(instanceHour, addTally(instanceHours.get(instanceHour) ?? emptyTally(), tally));
+        const day = hour.slice(0, 10);
+        addTo(
+          Keys.usageSpace(entry.instanceId, day, entry.platformId, entry.spaceId),
+          { calls: tally.calls, errors: tally.calls - tally.ok - tally.limited, limited: tally.limited },
+          { day, platformId: entry.platformId, spaceId: entry.spaceId, ttl: ttlOf(day) },
+        );
+      }
+      for (const { day, tool, calls, errors } of entry.tools) {
+        for (const scope of [space, entry.instanceId]) {
+          addTo(Keys.usageTool(scope, day, tool), { calls, errors }, { day, tool, ttl: ttlOf(day) });
+        }
+      }
+    }
+    for (const [instanceHour, tally] of instanceHours) {
+      const [instanceId = "", hour = ""] = instanceHour.split("\n");
+      addTo(Keys.usageHour(instanceId, hour), tallyNumbers(tally), { hour, ttl: ttlOf(hour) });
+    }
+    await Promise.all([
+      ...entries.map((entry) =>
         store.patch(
           Keys.grant(entry.instanceId, entry.platformId, entry.spaceId),
           entry.lastUsedAt === null ? {} : { lastUsedAt: entry.lastUsedAt },
           { add: { calls: entry.calls, errors: entry.errors } },
         ),
       ),
-    );
+      ...[...add.values()].map(({ key, numbers, set }) => store.increment(key, numbers, set)),
+    ]);
   };
 }
 

@@ -37,12 +37,26 @@ export interface GatewayResolver {
   instance(instanceId: string): Promise<GatewayInstance | null>;
 }
 
+/** How a call ended, as usage counts it. */
+export type CallOutcome = "ok" | "upstream_error" | "refused" | "limited" | "timeout";
+
+/** What usage keeps of one call: never its arguments, results, credential or header values. */
+export interface CallRecord {
+  /** Counts as an error on the grant. */
+  error: boolean;
+  /** Refused before the upstream: an error, not a use. */
+  refused?: boolean;
+  outcome?: CallOutcome;
+  status?: number;
+  durationMs?: number;
+  /** The tool a `tools/call` named. */
+  tool?: string;
+  /** A long-lived stream, whose duration is no latency. */
+  stream?: boolean;
+}
+
 export interface UsageSink {
-  record(
-    grant: { instanceId: string; platformId: string; spaceId: string },
-    /** A refused call counts as an error, not as a use. */
-    outcome: { error: boolean; refused?: boolean },
-  ): void;
+  record(grant: { instanceId: string; platformId: string; spaceId: string }, call: CallRecord): void;
 }
 
 export interface GatewayTimers {

@@ -1,3 +1,17 @@
+import { Latency } from "../core/latency";
+import type { CallOutcome, CallRecord } from "./types";
+
+/** Calls of an hour (or a day) by outcome, and the latency of those the upstream answered. */
+export interface UsageTally {
+  calls: number;
+  ok: number;
+  upstreamError: number;
+  refused: number;
+  limited: number;
+  timeout: number;
+  latency: Latency.Histogram;
+}
+
 export interface UsageEntry {
   instanceId: string;
   platformId: string;
@@ -6,6 +20,43 @@ export interface UsageEntry {
   errors: number;
   /** ISO timestamp of the last call served in this entry; null when every one was refused. */
   lastUsedAt: string | null;
+  /** The entry's calls per hour: `hour` is the hour's start, ISO. */
+  hours: Array<UsageTally & { hour: string }>;
+  /** `tools/call` calls per tool and day (`day` as YYYY-MM-DD). */
+  tools: Array<{ day: string; tool: string; calls: number; errors: number }>;
+}
+
+const outcomeField = {
+  ok: "ok",
+  upstream_error: "upstreamError",
+  refused: "refused",
+  limited: "limited",
+  timeout: "timeout",
+} as const satisfies Record<CallOutcome, keyof UsageTally>;
+
+const hourMs = 3_600_000;
+const dayMs = 24 * hourMs;
+
+export const emptyTally = (): UsageTally => ({
+  calls: 0,
+  ok: 0,
+  upstreamError: 0,
+  refused: 0,
+  limited: 0,
+  timeout: 0,
+  latency: {},
+});
+
+/** Adds one tally into another (batches, hours into days, spaces into the instance). */
+export function addTally(into: UsageTally, from: UsageTally): UsageTally {
+  into.calls += from.calls;
+  into.ok += from.ok;
+  into.upstreamError += from.upstreamError;
+  into.refused += from.refused;
+  into.limited += from.limited;
+  into.timeout += from.timeout;
+  Latency.add(into.latency, from.latency);
+  return into;
 }
 
 interface UsageTimers {
@@ -33,7 +84,12 @@ export function createUsageRecorder(options: {
   const now = options.now ?? Date.now;
   const timers = options.timers ?? unrefTimers;
   // lastUsedAt in milliseconds until a flush: a call only adds to counts.
-  type Pending = Omit<UsageEntry, "lastUsedAt"> & { lastUsedAt: number };
+  type Pending = Omit<UsageEntry, "lastUsedAt" | "hours" | "tools"> & {
+    lastUsedAt: number;
+    hours: Map<number, UsageTally>;
+    /** Per day (its start in ms), per tool: calls and errors. */
+    tools: Map<number, Map<string, { calls: number; errors: number }>>;
+  };
   const iso = (at: number) => (Number.isFinite(at) ? new Date(at).toISOString() : null);
   let pending = new Map<string, Pending>();
   let timer: unknown;
@@ -53,19 +109,103 @@ export function createUsageRecorder(options: {
     return key;
   };
 
+  const pendingOf = (grant: Grant) => {
+    const key = keyOf(grant);
+    let entry = pending.get(key);
+    if (!entry) {
+      const { instanceId, platformId, spaceId } = grant;
+      entry = {
+        instanceId,
+        platformId,
+        spaceId,
+        calls: 0,
+        errors: 0,
+        lastUsedAt: Number.NEGATIVE_INFINITY,
+        hours: new Map(),
+        tools: new Map(),
+      };
+      pending.set(key, entry);
+    }
+    return entry;
+  };
+
   /** Adds counts to the grant's pending entry, without an object per call once it has one. */
   const merge = (grant: Grant, calls: number, errors: number, lastUsedAt: number) => {
-    const key = keyOf(grant);
-    const existing = pending.get(key);
-    if (!existing) {
-      const { instanceId, platformId, spaceId } = grant;
-      pending.set(key, { instanceId, platformId, spaceId, calls, errors, lastUsedAt });
-      return;
-    }
-    existing.calls += calls;
-    existing.errors += errors;
-    if (lastUsedAt > existing.lastUsedAt) existing.lastUsedAt = lastUsedAt;
+    const entry = pendingOf(grant);
+    entry.calls += calls;
+    entry.errors += errors;
+    if (lastUsedAt > entry.lastUsedAt) entry.lastUsedAt = lastUsedAt;
+    return entry;
   };
+
+  /** Adds a call to its hour and, for a tool call, to its tool's day. */
+  const tallyCall = (entry: Pending, call: CallRecord, at: number) => {
+    const outcome = call.outcome ?? (call.refused ? "refused" : call.error ? "upstream_error" : "ok");
+    const hour = at - (at % hourMs);
+    let tally = entry.hours.get(hour);
+    if (!tally) {
+      tally = emptyTally();
+      entry.hours.set(hour, tally);
+    }
+    tally.calls += 1;
+    tally[outcomeField[outcome]] += 1;
+    // A refusal's or a stream's duration says nothing about how fast the upstream answers.
+    if (call.durationMs !== undefined && !call.stream && (outcome === "ok" || outcome === "upstream_error")) {
+      const bucket = Latency.bucketOf(call.durationMs);
+      tally.latency[bucket] = (tally.latency[bucket] ?? 0) + 1;
+    }
+    if (call.tool === undefined) return;
+    const day = at - (at % dayMs);
+    let tools = entry.tools.get(day);
+    if (!tools) {
+      tools = new Map();
+      entry.tools.set(day, tools);
+    }
+    const counts = tools.get(call.tool);
+    const failed = outcome === "ok" ? 0 : 1;
+    if (counts) {
+      counts.calls += 1;
+      counts.errors += failed;
+    } else tools.set(call.tool, { calls: 1, errors: failed });
+  };
+
+  /** Puts a batch that could not be written back, to go with the next one. */
+  const restore = (entry: Pending) => {
+    const into = merge(entry, entry.calls, entry.errors, entry.lastUsedAt);
+    for (const [hour, tally] of entry.hours) {
+      const existing = into.hours.get(hour);
+      if (existing) addTally(existing, tally);
+      else into.hours.set(hour, tally);
+    }
+    for (const [day, tools] of entry.tools) {
+      const existing = into.tools.get(day) ?? new Map();
+      into.tools.set(day, existing);
+      for (const [tool, counts] of tools) {
+        const sum = existing.get(tool);
+        if (sum) {
+          sum.calls += counts.calls;
+          sum.errors += counts.errors;
+        } else existing.set(tool, counts);
+      }
+    }
+  };
+
+  const toEntry = (entry: Pending): UsageEntry => ({
+    instanceId: entry.instanceId,
+    platformId: entry.platformId,
+    spaceId: entry.spaceId,
+    calls: entry.calls,
+    errors: entry.errors,
+    lastUsedAt: iso(entry.lastUsedAt),
+    hours: [...entry.hours].map(([hour, tally]) => ({ hour: new Date(hour).toISOString(), ...tally })),
+    tools: [...entry.tools].flatMap(([day, tools]) =>
+      [...tools].map(([tool, counts]) => ({
+        day: new Date(day).toISOString().slice(0, 10),
+        tool,
+        ...counts,
+      })),
+    ),
+  });
 
   const schedule = () => {
     if (scheduled) return;
@@ -82,9 +222,9 @@ export function createUsageRecorder(options: {
     pending = new Map();
     lastFlushAt = now();
     try {
-      await options.flush(batch.map((entry) => ({ ...entry, lastUsedAt: iso(entry.lastUsedAt) })));
+      await options.flush(batch.map(toEntry));
     } catch (error) {
-      for (const entry of batch) merge(entry, entry.calls, entry.errors, entry.lastUsedAt);
+      for (const entry of batch) restore(entry);
       schedule();
       throw error;
     }
@@ -98,10 +238,16 @@ export function createUsageRecorder(options: {
   }
 
   return {
-    /** A call served (and whether it failed), or one refused: an error, and neither a call nor a use. */
-    record(grant: Grant, outcome: { error: boolean; refused?: boolean }) {
-      if (outcome.refused) merge(grant, 0, 1, Number.NEGATIVE_INFINITY);
-      else merge(grant, 1, outcome.error ? 1 : 0, now());
+    /**
+     * A call served (and whether it failed), or one refused: an error, and neither a call nor a use.
+     * Its hour counts it either way, by outcome.
+     */
+    record(grant: Grant, call: CallRecord) {
+      const at = now();
+      const entry = call.refused
+        ? merge(grant, 0, 1, Number.NEGATIVE_INFINITY)
+        : merge(grant, 1, call.error ? 1 : 0, at);
+      tallyCall(entry, call, at);
       schedule();
     },
     flushNow,

@@ -13,6 +13,7 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { defaultStreams } from "../../functions/core/streams";
 import {
+  type CallRecord,
   createGateway,
   type Gateway,
   type GatewayGrant,
@@ -106,6 +107,7 @@ async function startGateway(
   const clock = { now: Date.parse("2026-01-15T10:00:00Z") };
   const logs: Array<Record<string, unknown>> = [];
   const usage: Array<{ spaceId: string; error: boolean; refused?: boolean }> = [];
+  const records: CallRecord[] = [];
   const usageWatchers: Array<() => void> = [];
   const usageRecorded = (count: number) =>
     new Promise<void>((resolve) => {
@@ -128,6 +130,7 @@ async function startGateway(
     timers,
     usage: {
       record: (grant, outcome) => {
+        records.push(outcome);
         usage.push({
           spaceId: grant.spaceId,
           error: outcome.error,
@@ -183,6 +186,7 @@ async function startGateway(
     clock,
     logs,
     usage,
+    records,
     usageRecorded,
     upstreamCalled,
     addInstance,
@@ -282,6 +286,74 @@ describe("MCP clients through the gateway", () => {
     expect(added.structuredContent).toEqual({ sum: 42 });
     await upstream.sessionsClosed();
     expect(upstream.requests.some((request) => request.method === "DELETE")).toBe(true);
+  });
+
+  it("records each call's outcome, status, duration and tool, and logs it under its trace and request ids", async () => {
+    const upstream = await mcpUpstream();
+    const gateway = await startGateway();
+    gateway.addInstance("ins_mcp", { url: upstream.mcpUrl, transport: "streamable-http" });
+    const { credential } = gateway.addGrant("ins_mcp", "spc_a");
+    const traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
+    const traceparent = `00-${traceId}-00f067aa0ba902b7-01`;
+    const post = (body: unknown, extra: Record<string, string> = {}) =>
+      fetch(gateway.endpoint("ins_mcp", "mcp"), {
+        method: "POST",
+        headers: mcpHeaders(credential, { traceparent, tracestate: "dify=call-1", ...extra }),
+        body: typeof body === "string" ? body : JSON.stringify(body),
+      });
+
+    const initialized = await post(initializeBody);
+    await initialized.text();
+    const session = { "mcp-session-id": initialized.headers.get("mcp-session-id") ?? "" };
+    const called = await post(
+      {
+        jsonrpc: "2.0",
+        id: 2,
+        method: "tools/call",
+        params: { name: "echo", arguments: { text: "secret-arg" } },
+      },
+      session,
+    );
+    await called.text();
+    const named = await post(
+      { jsonrpc: "2.0", id: 3, method: "tools/call", params: { name: "add", arguments: { a: 1, b: 2 } } },
+      { ...session, "mcp-method": "tools/call", "mcp-name": "add" },
+    );
+    await named.text();
+    await gateway.usageRecorded(3);
+
+    expect(gateway.records).toEqual([
+      { error: false, outcome: "ok", status: 200, stream: false, durationMs: expect.any(Number) },
+      {
+        error: false,
+        outcome: "ok",
+        status: 200,
+        stream: false,
+        durationMs: expect.any(Number),
+        tool: "echo",
+      },
+      {
+        error: false,
+        outcome: "ok",
+        status: 200,
+        stream: false,
+        durationMs: expect.any(Number),
+        tool: "add",
+      },
+    ]);
+    expect(JSON.stringify(gateway.records)).not.toContain("secret-arg");
+    const toUpstream = upstream.requests.filter((request) => request.method === "POST");
+    expect(toUpstream.map((request) => request.headers.traceparent)).toEqual([
+      traceparent,
+      traceparent,
+      traceparent,
+    ]);
+    expect(toUpstream.every((request) => request.headers.tracestate === "dify=call-1")).toBe(true);
+    const lines = gateway.logs.filter((entry) => entry.msg === "gateway request");
+    expect(lines).toHaveLength(3);
+    for (const line of lines) {
+      expect(line).toMatchObject({ traceId, requestId: expect.any(String) });
+    }
   });
 
   it("serves initialize, tools/list and tools/call over SSE through the rewritten message endpoint", async () => {

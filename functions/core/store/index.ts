@@ -274,6 +274,32 @@ export class Store {
     }
   }
 
+  /**
+   * Adds to numbers of an item, creating it when it does not exist (counters kept per period), and
+   * sets attributes in `set` alongside. Many writers may add to one item at once.
+   */
+  async increment(key: Key, add: Record<string, number>, set: Record<string, unknown> = {}): Promise<void> {
+    const expression = new Expression();
+    const sets = Object.entries(set).map(
+      ([name, value]) => `${expression.name(name)} = ${expression.value(value)}`,
+    );
+    const adds = Object.entries(add).map(
+      ([name, value]) => `${expression.name(name)} ${expression.value(value)}`,
+    );
+    const update = [sets.length ? `SET ${sets.join(", ")}` : "", adds.length ? `ADD ${adds.join(", ")}` : ""]
+      .filter(Boolean)
+      .join(" ");
+    if (!update) return;
+    await this.doc.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { pk: key.pk, sk: key.sk },
+        UpdateExpression: update,
+        ...expression.attributes(),
+      }),
+    );
+  }
+
   /** Deletes an item; false when the condition failed. Deleting what is not there is no error. */
   async delete(key: Key, options: { if?: Condition } = {}): Promise<boolean> {
     const expression = new Expression();
@@ -297,9 +323,12 @@ export class Store {
   async query<T extends Item>(options: QueryOptions): Promise<Page<T>> {
     const expression = new Expression();
     const pk = expression.name(options.index ? "gsi1pk" : "pk");
-    const keyCondition = options.skPrefix
-      ? `${pk} = ${expression.value(options.pk)} AND begins_with(${expression.name(options.index ? "gsi1sk" : "sk")}, ${expression.value(options.skPrefix)})`
-      : `${pk} = ${expression.value(options.pk)}`;
+    const sk = options.index ? "gsi1sk" : "sk";
+    const keyCondition = options.range
+      ? `${pk} = ${expression.value(options.pk)} AND ${expression.name(sk)} BETWEEN ${expression.value(options.range.from)} AND ${expression.value(options.range.to)}`
+      : options.skPrefix
+        ? `${pk} = ${expression.value(options.pk)} AND begins_with(${expression.name(sk)}, ${expression.value(options.skPrefix)})`
+        : `${pk} = ${expression.value(options.pk)}`;
     const input: QueryCommandInput = {
       TableName: this.table,
       IndexName: options.index ? GSI1 : undefined,

@@ -24,6 +24,15 @@
  * | job's tools        | jobTools(jobId, instanceId)                     | JOB#<jobId>           | TOOLS#<instanceId>                       |                     |                        |
  * | audit log          | auditLog()                                      | AUDIT                 | …                                        |                     |                        |
  * | audit event        | audit(at, auditId)                              | AUDIT                 | <at>#<auditId>                           |                     |                        |
+ * | usage hours        | usageHours(scope)                               | USAGE#<scope>         | HOUR#…                                   |                     |                        |
+ * | usage hour         | usageHour(scope, hour)                          | USAGE#<scope>         | HOUR#<hour>                              |                     |                        |
+ * | usage tools        | usageTools(scope)                               | USAGE#<scope>         | TOOL#…                                   |                     |                        |
+ * | usage tool day     | usageTool(scope, day, tool)                     | USAGE#<scope>         | TOOL#<day>#<tool>                        |                     |                        |
+ * | usage spaces       | usageSpaces(instanceId)                         | USAGE#<instanceId>    | SPACE#…                                  |                     |                        |
+ * | usage space day    | usageSpace(instanceId, day, platformId, spaceId) | USAGE#<instanceId>   | SPACE#<day>#<platformId>#<spaceId>       |                     |                        |
+ *
+ * A usage scope is an instance (`<instanceId>`) or one space's access to it
+ * (`<instanceId>#<platformId>#<spaceId>`, see usageScope); usage items expire (ttl) after 90 days.
  *
  * test/core/store/keys.test.ts reads this table and checks every row against the builder it names.
  */
@@ -55,7 +64,23 @@ export const Keys = {
   jobTools: (jobId: string, instanceId: string) => ({ pk: `JOB#${jobId}`, sk: `TOOLS#${instanceId}` }),
   auditLog: () => collection("AUDIT"),
   audit: (at: string, auditId: string) => ({ pk: "AUDIT", sk: `${at}#${auditId}` }),
+  usageHours: (scope: string) => collection(`USAGE#${scope}`, { skPrefix: "HOUR#" }),
+  usageHour: (scope: string, hour: string) => ({ pk: `USAGE#${scope}`, sk: `HOUR#${hour}` }),
+  usageTools: (scope: string) => collection(`USAGE#${scope}`, { skPrefix: "TOOL#" }),
+  usageTool: (scope: string, day: string, tool: string) => ({
+    pk: `USAGE#${scope}`,
+    sk: `TOOL#${day}#${tool}`,
+  }),
+  usageSpaces: (instanceId: string) => collection(`USAGE#${instanceId}`, { skPrefix: "SPACE#" }),
+  usageSpace: (instanceId: string, day: string, platformId: string, spaceId: string) => ({
+    pk: `USAGE#${instanceId}`,
+    sk: `SPACE#${day}#${platformId}#${spaceId}`,
+  }),
 };
+
+/** The usage scope of an instance, or of one space's access to it. */
+export const usageScope = (instanceId: string, space?: { platformId: string; spaceId: string }) =>
+  space ? `${instanceId}#${space.platformId}#${space.spaceId}` : instanceId;
 
 /** The primary key of one item. */
 export interface Key {
@@ -68,7 +93,15 @@ export interface Collection {
   pk: string;
   index?: "gsi1";
   skPrefix?: string;
+  /** Only sort keys from `from` to `to`, both included. */
+  range?: { from: string; to: string };
 }
+
+/** The part of a collection whose sort keys, after its prefix, run from `from` to `to` (both included). */
+export const between = (collection: Collection, from: string, to: string): Collection => ({
+  ...collection,
+  range: { from: `${collection.skPrefix ?? ""}${from}`, to: `${collection.skPrefix ?? ""}${to}` },
+});
 
 function collection(pk: string, options: Omit<Collection, "pk"> = {}): Collection {
   return { pk, ...options };

@@ -2724,6 +2724,272 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/api/instances/{id}/usage": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The instance's gateway usage over a window (kept 90 days) */
+    get: {
+      parameters: {
+        query?: {
+          /** @description Start (ISO time); 24 hours before `to` by default. */
+          from?: string;
+          /** @description End (ISO time); now by default. */
+          to?: string;
+          /** @description One point per hour or per day (UTC). */
+          granularity?: "hour" | "day";
+        };
+        header?: never;
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Calls by outcome, latency p50/p95 per point, busiest tools (and spaces). */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": {
+              from: string;
+              to: string;
+              /** @enum {string} */
+              granularity: "hour" | "day";
+              totals: {
+                /** @description Every call counted: ok, upstream errors, refused, limited and timed out. */
+                calls: number;
+                ok: number;
+                /** @description Upstream errors, refused calls and timeouts. */
+                errors: number;
+                upstreamError: number;
+                refused: number;
+                limited: number;
+                timeout: number;
+                /** @description Median latency (ms) of calls the upstream answered; null without any. */
+                p50: number | null;
+                p95: number | null;
+              };
+              series: {
+                /** @description Every call counted: ok, upstream errors, refused, limited and timed out. */
+                calls: number;
+                ok: number;
+                /** @description Upstream errors, refused calls and timeouts. */
+                errors: number;
+                upstreamError: number;
+                refused: number;
+                limited: number;
+                timeout: number;
+                /** @description Median latency (ms) of calls the upstream answered; null without any. */
+                p50: number | null;
+                p95: number | null;
+                /** @description The hour's or day's start, ISO. */
+                start: string;
+              }[];
+              /** @description Busiest first. */
+              tools: {
+                tool: string;
+                calls: number;
+                errors: number;
+              }[];
+              /** @description Busiest first; empty in a space's own report. */
+              spaces: {
+                platformId: string;
+                spaceId: string;
+                calls: number;
+                errors: number;
+              }[];
+            };
+          };
+        };
+        /** @description The request is not valid (`invalid_request`); `details` names each field. */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": {
+              code: components["schemas"]["ErrorCode"];
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+        /** @description Not signed in, or the session expired. */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": {
+              code: components["schemas"]["ErrorCode"];
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+        /** @description No such object. */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": {
+              code: components["schemas"]["ErrorCode"];
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/instances/{id}/access/{platformId}/{spaceId}/usage": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** One space's gateway usage of the instance over a window (kept 90 days) */
+    get: {
+      parameters: {
+        query?: {
+          /** @description Start (ISO time); 24 hours before `to` by default. */
+          from?: string;
+          /** @description End (ISO time); now by default. */
+          to?: string;
+          /** @description One point per hour or per day (UTC). */
+          granularity?: "hour" | "day";
+        };
+        header?: never;
+        path: {
+          id: string;
+          platformId: string;
+          spaceId: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Calls by outcome, latency p50/p95 per point, busiest tools (and spaces). */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": {
+              from: string;
+              to: string;
+              /** @enum {string} */
+              granularity: "hour" | "day";
+              totals: {
+                /** @description Every call counted: ok, upstream errors, refused, limited and timed out. */
+                calls: number;
+                ok: number;
+                /** @description Upstream errors, refused calls and timeouts. */
+                errors: number;
+                upstreamError: number;
+                refused: number;
+                limited: number;
+                timeout: number;
+                /** @description Median latency (ms) of calls the upstream answered; null without any. */
+                p50: number | null;
+                p95: number | null;
+              };
+              series: {
+                /** @description Every call counted: ok, upstream errors, refused, limited and timed out. */
+                calls: number;
+                ok: number;
+                /** @description Upstream errors, refused calls and timeouts. */
+                errors: number;
+                upstreamError: number;
+                refused: number;
+                limited: number;
+                timeout: number;
+                /** @description Median latency (ms) of calls the upstream answered; null without any. */
+                p50: number | null;
+                p95: number | null;
+                /** @description The hour's or day's start, ISO. */
+                start: string;
+              }[];
+              /** @description Busiest first. */
+              tools: {
+                tool: string;
+                calls: number;
+                errors: number;
+              }[];
+              /** @description Busiest first; empty in a space's own report. */
+              spaces: {
+                platformId: string;
+                spaceId: string;
+                calls: number;
+                errors: number;
+              }[];
+            };
+          };
+        };
+        /** @description The request is not valid (`invalid_request`); `details` names each field. */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": {
+              code: components["schemas"]["ErrorCode"];
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+        /** @description Not signed in, or the session expired. */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": {
+              code: components["schemas"]["ErrorCode"];
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+        /** @description No such object. */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": {
+              code: components["schemas"]["ErrorCode"];
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/api/syncs": {
     parameters: {
       query?: never;
@@ -3342,6 +3608,7 @@ export interface components {
     ErrorCode:
       | "invalid_request"
       | "invalid_cursor"
+      | "invalid_range"
       | "unauthorized"
       | "invalid_credentials"
       | "session_expired"

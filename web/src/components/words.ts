@@ -99,6 +99,7 @@ export const SPACE_REASONS: Record<string, string> = {
 export const ERROR_WORDS: Record<ErrorCode, string> = {
   invalid_request: "Something in the request is not valid; the fields are named below.",
   invalid_cursor: "The list moved on since this page was read. Start again from the first page.",
+  invalid_range: "Usage is kept 90 days: pick a period that starts before it ends and spans at most 90 days.",
   unauthorized: "Sign in first.",
   invalid_credentials: "The password is not correct.",
   session_expired: "The session has expired. Sign in again.",
