@@ -24,7 +24,7 @@ export namespace Latency {
   }
 
   /** The duration a bucket stands for: its geometric middle, to a hundredth of a millisecond. */
-  export function valueOf(bucket: number): number {
+  export function middleOf(bucket: number): number {
     if (bucket === 0) return 0.5;
     return Math.round(2 ** ((bucket - 0.5) / perDoubling) * 100) / 100;
   }
@@ -57,7 +57,7 @@ export namespace Latency {
     let seen = 0;
     for (const [bucket, count] of buckets) {
       seen += count;
-      if (seen >= rank) return valueOf(bucket);
+      if (seen >= rank) return middleOf(bucket);
     }
     return null;
   }
