@@ -14,6 +14,8 @@ export type Call = {
   grant?: GatewayGrant;
   /** What the call is, once its body has been read. */
   facts?: CallFacts;
+  /** When it ended, once its line or its usage asked: both read the same duration. */
+  ended?: number;
 };
 
 /** Why a call is not served: an error with its HTTP status, its headers, and what it counts as. */
@@ -140,6 +142,7 @@ export function createCallReport(options: {
   /** One line for a call, built only when it will be written. */
   function logCall(call: Call, status: number, extra: Record<string, unknown>) {
     // A completed call below 400 is routine: a line per call only when asked for.
+    call.ended ??= now();
     const completed = status < 400 && extra.outcome === "completed";
     if (completed && !options.logCompleted) return;
     const level = status >= 500 ? "error" : status >= 400 ? "warn" : completed ? "debug" : "info";
@@ -148,7 +151,7 @@ export function createCallReport(options: {
       msg: "gateway request",
       ...call.fields,
       status,
-      durationMs: now() - call.started,
+      durationMs: (call.ended ?? now()) - call.started,
       ...extra,
     });
     // Refusals are logged as a rate; failures each on a line of their own.
@@ -159,7 +162,7 @@ export function createCallReport(options: {
   /** Counts a call in its grant's usage, with its duration and the tool it named. */
   function count(call: Call, record: CallRecord) {
     if (!call.grant || !options.usage) return;
-    record.durationMs = now() - call.started;
+    record.durationMs = (call.ended ?? now()) - call.started;
     const facts = call.facts;
     if (facts && facts.method === "tools/call") record.tool = facts.name;
     options.usage.record(call.grant, record);
