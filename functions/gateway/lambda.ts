@@ -1,5 +1,6 @@
 import type { APIGatewayProxyEvent, Context } from "aws-lambda";
 import { createGateway, type Gateway, type GatewayRequest } from "./core";
+import { bothSinks, createGatewayMetrics } from "./metrics";
 import { createStoreResolver, gatewayStoreFromEnv, usageWriter } from "./resolver";
 import { AbortSwitch } from "./upstream";
 import { createUsageRecorder } from "./usage";
@@ -136,6 +137,7 @@ export function createStreamingHandler(gateway: () => Gateway) {
 
 let gateway: Gateway | undefined;
 let usage: ReturnType<typeof createUsageRecorder> | undefined;
+let metrics: ReturnType<typeof createGatewayMetrics> | undefined;
 
 const logLevel = (process.env.POWERTOOLS_LOG_LEVEL ?? process.env.LOG_LEVEL ?? "INFO").toUpperCase();
 const logLine = (entry: Record<string, unknown>) => console.log(JSON.stringify(entry));
@@ -144,10 +146,11 @@ const streaming = createStreamingHandler(() => {
   if (!gateway) {
     const store = gatewayStoreFromEnv();
     usage = createUsageRecorder({ flush: usageWriter(store.store), onError: () => {} });
+    metrics = createGatewayMetrics();
     gateway = createGateway({
       resolver: createStoreResolver(store),
       mode: "lambda",
-      usage,
+      usage: bothSinks(usage, metrics),
       log: logLine,
       logCompleted: logLevel === "DEBUG" || logLevel === "TRACE",
     });
@@ -157,6 +160,7 @@ const streaming = createStreamingHandler(() => {
 
 export const handler = awslambda.streamifyResponse(async (event, responseStream, context) => {
   await streaming(event, responseStream, context);
+  metrics?.publish();
   // The response has ended; usage is written here, at most once a minute, while the sandbox runs.
   await usage?.flushIfDue().catch(() => {});
 });
