@@ -30,6 +30,7 @@ export default $config({
     await import("./stacks/cron");
     const { web } = await import("./stacks/web");
     await import("./stacks/alarms");
+    await import("./stacks/dashboard");
 
     return {
       web: web.url,

@@ -1,15 +1,6 @@
 import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
+import { GatewayMetrics } from "./metric-names";
 import type { CallRecord, UsageSink } from "./types";
-
-/** The namespace and the names of the gateway's CloudWatch metrics (stacks/dashboard.ts reads them). */
-export const GatewayMetrics = {
-  namespace: "Spacegate",
-  service: "gateway",
-  calls: "Calls",
-  errors: "Errors",
-  limited: "Limited",
-  latency: "Latency",
-} as const;
 
 /**
  * The gateway's calls as CloudWatch metrics in the embedded metric format (Powertools Metrics):

@@ -273,10 +273,35 @@ function problems(synthesis: Synthesis): string[] {
   const alarms = ofType(synthesis, "aws:cloudwatch/metricAlarm:MetricAlarm");
   check(
     alarms
-      .map((alarm) => alarm.inputs.metricName)
+      .map((alarm) => alarm.inputs.metricName ?? alarm.name)
       .sort()
-      .join() === "5XXError,ApproximateNumberOfMessagesVisible",
-    "the alarms are not the dead letters and the 5xx answers",
+      .join() === "5XXError,ApproximateNumberOfMessagesVisible,GatewayErrorRate",
+    "the alarms are not the dead letters, the 5xx answers and the gateway's error rate",
+  );
+  const errorRate = alarms.find((alarm) => alarm.name === "GatewayErrorRate");
+  const queries = (errorRate?.inputs.metricQueries ?? []) as Array<{
+    id: string;
+    expression?: string;
+    metric?: { namespace: string; metricName: string; dimensions: Record<string, string> };
+  }>;
+  check(
+    queries.find((query) => query.id === "rate")?.expression === "IF(calls >= 20, 100 * errors / calls, 0)" &&
+      queries.find((query) => query.id === "errors")?.metric?.metricName === "Errors" &&
+      queries.every((query) => query.expression || query.metric?.namespace === "Spacegate"),
+    "the gateway's error-rate alarm does not divide the gateway's errors by its calls",
+  );
+  const dashboard = ofType(synthesis, "aws:cloudwatch/dashboard:Dashboard")[0];
+  const widgets = dashboard
+    ? (JSON.parse(String(dashboard.inputs.dashboardBody)).widgets as Array<{ properties: { title: string } }>)
+    : [];
+  check(
+    [
+      "Gateway calls, errors, limited",
+      "Gateway error rate (%)",
+      "Gateway latency (ms)",
+      "Calls per instance",
+    ].every((title) => widgets.some((widget) => widget.properties.title === title)),
+    "the gateway dashboard does not show calls, errors, error rate, latency and calls per instance",
   );
   for (const alarm of alarms) {
     check(

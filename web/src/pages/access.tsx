@@ -30,6 +30,7 @@ import {
 import { platformsQuery } from "../queries";
 import { navigate } from "../router";
 import { loadSchemas } from "../schemas";
+import { Sparkline } from "./usage";
 
 const accessKey = (instanceId: string) => ["access", instanceId];
 
@@ -343,6 +344,12 @@ function GrantCard({
         <div>
           <dt>Errors</dt>
           <dd>{grant.errors}</dd>
+        </div>
+        <div>
+          <dt>Last 24 h</dt>
+          <dd>
+            <Sparkline grant={grant} />
+          </dd>
         </div>
         <div>
           <dt>Rotated</dt>

@@ -42,6 +42,7 @@ import { instancesQuery } from "../queries";
 import { Link, navigate } from "../router";
 import { loadSchemas } from "../schemas";
 import { AccessPanel } from "./access";
+import { UsagePanel } from "./usage";
 
 const instanceQuery = (id: string) => ({
   queryKey: ["instance", id],
@@ -222,6 +223,7 @@ export function InstanceCreatePage() {
 const TABS = [
   { id: "tools", label: "Tools" },
   { id: "access", label: "Access configuration" },
+  { id: "usage", label: "Usage" },
   { id: "settings", label: "Settings" },
 ];
 
@@ -312,6 +314,8 @@ export function InstanceDetailPage({ id, tab }: { id: string; tab: string }) {
       </nav>
       {tab === "access" ? (
         <AccessPanel instance={info} />
+      ) : tab === "usage" ? (
+        <UsagePanel instance={info} />
       ) : tab === "settings" ? (
         <InstanceForm instance={info} />
       ) : (
