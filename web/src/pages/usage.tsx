@@ -45,15 +45,21 @@ const formatMs = (ms: number | null) =>
   ms === null ? "–" : ms < 10 ? `${ms.toFixed(1)} ms` : `${Math.round(ms)} ms`;
 
 /** The instance's usage: calls and errors over time, latency p50/p95, busiest tools and spaces. */
-export function UsagePanel({
-  instance,
-  spaceNames,
-}: {
-  instance: Instance;
-  spaceNames?: Map<string, string>;
-}) {
+export function UsagePanel({ instance }: { instance: Instance }) {
   const [range, setRange] = useState<Range>("day");
   const usage = useQuery(usageQuery(instance.id, range));
+  const grants = useQuery({
+    queryKey: ["access-names", instance.id],
+    queryFn: () =>
+      unwrap(
+        api.GET("/api/instances/{id}/access", {
+          params: { path: { id: instance.id }, query: { limit: 200 } },
+        }),
+      ),
+  });
+  const spaceNames = new Map(
+    (grants.data?.items ?? []).map((grant) => [`${grant.platformId}#${grant.spaceId}`, grant.spaceName]),
+  );
   return (
     <section aria-labelledby="usage-title" className="stack usage-panel">
       <div className="usage-head">
@@ -114,28 +120,30 @@ function UsageCharts({ report, spaceNames }: { report: UsageReport; spaceNames?:
           <dd data-testid="usage-p95">{formatMs(totals.p95)}</dd>
         </div>
       </dl>
-      <figure className="chart">
-        <figcaption>Calls and errors</figcaption>
-        <BarChart
-          points={report.series}
-          label={label}
-          series={[
-            { key: "calls", name: "calls", value: (p) => p.calls - p.errors, className: "bar-ok" },
-            { key: "errors", name: "errors", value: (p) => p.errors, className: "bar-error" },
-          ]}
-        />
-      </figure>
-      <figure className="chart">
-        <figcaption>Latency p50 and p95 (ms)</figcaption>
-        <LineChart
-          points={report.series}
-          label={label}
-          lines={[
-            { name: "p50", value: (p) => p.p50, className: "line-p50" },
-            { name: "p95", value: (p) => p.p95, className: "line-p95" },
-          ]}
-        />
-      </figure>
+      <div className="usage-charts">
+        <figure className="chart">
+          <figcaption>Calls and errors</figcaption>
+          <BarChart
+            points={report.series}
+            label={label}
+            series={[
+              { key: "calls", name: "calls", value: (p) => p.calls - p.errors, className: "bar-ok" },
+              { key: "errors", name: "errors", value: (p) => p.errors, className: "bar-error" },
+            ]}
+          />
+        </figure>
+        <figure className="chart">
+          <figcaption>Latency p50 and p95 (ms)</figcaption>
+          <LineChart
+            points={report.series}
+            label={label}
+            lines={[
+              { name: "p50", value: (p) => p.p50, className: "line-p50" },
+              { name: "p95", value: (p) => p.p95, className: "line-p95" },
+            ]}
+          />
+        </figure>
+      </div>
       <div className="usage-tops">
         <TopList
           title="Top tools"
@@ -214,7 +222,7 @@ function BarChart({
   const step = WIDTH / Math.max(1, points.length);
   return (
     <svg
-      viewBox={`0 0 ${WIDTH} ${HEIGHT + 20}`}
+      viewBox={`0 0 ${WIDTH} ${HEIGHT + 24}`}
       className="chart-svg"
       role="img"
       aria-label={`${series.map((s) => s.name).join(" and ")} per period, at most ${top}`}
@@ -261,7 +269,7 @@ function LineChart({
   const y = (value: number) => HEIGHT - (value / top) * HEIGHT;
   return (
     <svg
-      viewBox={`0 0 ${WIDTH} ${HEIGHT + 20}`}
+      viewBox={`0 0 ${WIDTH} ${HEIGHT + 24}`}
       className="chart-svg"
       role="img"
       aria-label={`Latency per period, at most ${Math.round(top)} ms`}
@@ -275,13 +283,15 @@ function LineChart({
         return <path key={line.name} d={path} className={`chart-line ${line.className}`} />;
       })}
       {points.map((point, index) =>
-        point.p95 === null ? null : (
-          <circle key={point.start} cx={x(index)} cy={y(point.p95)} r={3} className="line-p95">
+        point.p95 === null || point.p50 === null ? null : (
+          <g key={point.start}>
             <title>{`${label(point)}: p50 ${formatMs(point.p50)}, p95 ${formatMs(point.p95)}`}</title>
-          </circle>
+            <circle cx={x(index)} cy={y(point.p50)} r={4} className="line-p50" />
+            <circle cx={x(index)} cy={y(point.p95)} r={4} className="line-p95" />
+          </g>
         ),
       )}
-      <text x={4} y={12} className="chart-text">
+      <text x={4} y={16} className="chart-text">
         {`${Math.round(top)} ms`}
       </text>
       <Axis points={points} label={label} step={step} />
@@ -310,7 +320,7 @@ function Axis({
         const anchor = index === 0 ? "start" : index === points.length - 1 ? "end" : "middle";
         const at = index === 0 ? 0 : index === points.length - 1 ? WIDTH : index * step + step / 2;
         return (
-          <text key={index} x={at} y={HEIGHT + 16} textAnchor={anchor} className="chart-text">
+          <text key={index} x={at} y={HEIGHT + 20} textAnchor={anchor} className="chart-text">
             {label(point)}
           </text>
         );

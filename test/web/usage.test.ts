@@ -1,10 +1,11 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Latency } from "../../functions/core/latency";
 import { logger } from "../../functions/core/log";
 import { startLocal } from "../../functions/local/server";
+import { type Browser, launchBrowser } from "../support/browser";
 import { captureOutput } from "../support/capture-output";
 import { createDifyFixture, type DifyFixture, databaseSettings } from "../support/dify-fixture";
 import {
@@ -13,9 +14,13 @@ import {
   startMcpUpstream,
   startStatusServer,
 } from "../support/mcp-upstream";
+import { buildWeb } from "../support/web-build";
 
 const PASSWORD = "usage run password";
+const ARTIFACTS = path.resolve("test/artifacts");
 let dataDir: string;
+let webDir: string;
+let browser: Browser;
 let dify: DifyFixture;
 let upstream: McpUpstream;
 let failing: StatusServer;
@@ -25,23 +30,30 @@ let output: ReturnType<typeof captureOutput>;
 
 beforeAll(async () => {
   dataDir = mkdtempSync(path.join(tmpdir(), "spacegate-usage-"));
-  dify = await createDifyFixture({ level: "1.15.0", spaces: 2 });
-  upstream = await startMcpUpstream();
-  failing = await startStatusServer(500, JSON.stringify({ error: "the MCP server broke" }));
+  webDir = mkdtempSync(path.join(tmpdir(), "spacegate-usage-web-"));
+  mkdirSync(ARTIFACTS, { recursive: true });
+  [dify, upstream, failing] = await Promise.all([
+    createDifyFixture({ level: "1.15.0", spaces: 2 }),
+    startMcpUpstream(),
+    startStatusServer(500, JSON.stringify({ error: "the MCP server broke" })),
+    buildWeb(webDir),
+  ]);
   // Completed calls are logged at debug: the run reads each call's duration from its own line.
   logger.setLogLevel("DEBUG");
   output = captureOutput();
-  local = await startLocal({ dataDir, port: 0, inMemory: true, adminPassword: PASSWORD });
+  local = await startLocal({ dataDir, port: 0, inMemory: true, adminPassword: PASSWORD, webDir });
   token = (await api("POST", "/api/auth/login", { password: PASSWORD })).token as string;
-});
+  browser = await launchBrowser();
+}, 180_000);
 afterAll(async () => {
   output?.stop();
+  await browser?.close();
   logger.setLogLevel("INFO");
   await local?.close();
   await dify?.close();
   await upstream?.close();
   await failing?.close();
-  rmSync(dataDir, { recursive: true, force: true });
+  for (const dir of [dataDir, webDir]) if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 // biome-ignore lint/suspicious/noExplicitAny: tests read response bodies freely.
@@ -205,6 +217,49 @@ describe("usage of a scripted run through the local product", () => {
       { platformId, spaceId: a, calls: 4, errors: 4 },
       { platformId, spaceId: b, calls: 2, errors: 2 },
     ]);
+    // The instance page shows the same numbers, at full width and at 390 px.
+    const { page } = browser;
+    await page.goto(local.url);
+    await page.getByLabel("Admin password").fill(PASSWORD);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("button", { name: "Sign in" }).waitFor({ state: "detached" });
+    await page.goto(`${local.url}/#/instances/${echo}/usage`);
+    await page.getByTestId("usage-calls").waitFor();
+    const shown = async (id: string) => (await page.getByTestId(id).textContent())?.trim();
+    expect(await shown("usage-calls")).toBe("13");
+    expect(await shown("usage-errors")).toBe("0");
+    const ms = (value: number) => (value < 10 ? `${value.toFixed(1)} ms` : `${Math.round(value)} ms`);
+    expect(await shown("usage-p50")).toBe(ms(echoUsage.totals.p50));
+    expect(await shown("usage-p95")).toBe(ms(echoUsage.totals.p95));
+    expect(await page.getByTestId("usage-tools").locator("li").allTextContents()).toEqual([
+      expect.stringMatching(/^echo\s*6$/),
+      expect.stringMatching(/^add\s*3$/),
+      expect.stringMatching(/^headers\s*2$/),
+    ]);
+    const [nameA, nameB] = dify.spaces.map((space) => space.name) as [string, string];
+    await page.getByTestId("usage-spaces").getByText(nameA).waitFor();
+    expect(await page.getByTestId("usage-spaces").locator("li").allTextContents()).toEqual([
+      expect.stringMatching(new RegExp(`^${nameA}\\s*9$`)),
+      expect.stringMatching(new RegExp(`^${nameB}\\s*4$`)),
+    ]);
+    await page.screenshot({ path: path.join(ARTIFACTS, "usage-instance.png"), fullPage: true });
+    await page.getByText("7 days").click();
+    await page.getByTestId("usage-calls").waitFor();
+    expect(await shown("usage-calls")).toBe("13");
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.screenshot({ path: path.join(ARTIFACTS, "usage-instance-narrow.png"), fullPage: true });
+    const overflow = await page.evaluate<number>(
+      "document.documentElement.scrollWidth - document.documentElement.clientWidth",
+    );
+    expect(overflow).toBeLessThanOrEqual(0);
+    await page.goto(`${local.url}/#/instances/${broken}/access`);
+    await page.getByTestId("sparkline").first().waitFor();
+    expect(await page.getByTestId("sparkline").first().getAttribute("aria-label")).toMatch(
+      /calls, \d+ errors/,
+    );
+    await page.screenshot({ path: path.join(ARTIFACTS, "usage-access-sparklines.png"), fullPage: true });
+    await page.setViewportSize({ width: 1280, height: 800 });
+
     const access = await api("GET", `/api/instances/${broken}/access`);
     expect(
       access.items.map((grant: { calls: number; errors: number }) => [grant.calls, grant.errors]).sort(),
