@@ -4,6 +4,7 @@ import { Instance } from "./instance";
 import { Latency } from "./latency";
 import { getRuntime } from "./runtime";
 import { between, Keys, usageScope } from "./store/keys";
+import { emptyTally, type UsageTally } from "./usage-tally";
 
 /**
  * The gateway's usage history, as the gateway's batches left it in the table (see
@@ -63,16 +64,7 @@ export namespace Usage {
   type SpaceItem = { day: string; platformId: string; spaceId: string; calls: number; errors: number };
 
   const outcomes = ["calls", "ok", "upstreamError", "refused", "limited", "timeout"] as const;
-  type Tally = Record<(typeof outcomes)[number], number> & { latency: Latency.Histogram };
-  const emptyTally = (): Tally => ({
-    calls: 0,
-    ok: 0,
-    upstreamError: 0,
-    refused: 0,
-    limited: 0,
-    timeout: 0,
-    latency: {},
-  });
+  type Tally = UsageTally;
 
   function addItem(tally: Tally, item: HourItem) {
     for (const name of outcomes) tally[name] += Number(item[name] ?? 0);

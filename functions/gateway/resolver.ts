@@ -8,8 +8,9 @@ import { AwsSecretStore } from "../core/secrets/aws";
 import { type Key, Store } from "../core/store";
 import { Keys, usageScope } from "../core/store/keys";
 import { streamsOf } from "../core/streams";
+import { addTally, emptyTally, type UsageTally } from "../core/usage-tally";
 import type { GatewayGrant, GatewayResolver } from "./core";
-import { addTally, emptyTally, type UsageEntry, type UsageTally } from "./usage";
+import type { UsageEntry } from "./usage";
 
 /**
  * The gateway's view of the table: a credential hash to its grant (the token index, then the grant),

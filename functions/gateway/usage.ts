@@ -1,16 +1,6 @@
 import { Latency } from "../core/latency";
+import { addTally, emptyTally, type UsageTally } from "../core/usage-tally";
 import type { CallOutcome, CallRecord } from "./types";
-
-/** Calls of an hour (or a day) by outcome, and the latency of those the upstream answered. */
-export interface UsageTally {
-  calls: number;
-  ok: number;
-  upstreamError: number;
-  refused: number;
-  limited: number;
-  timeout: number;
-  latency: Latency.Histogram;
-}
 
 export interface UsageEntry {
   instanceId: string;
@@ -36,28 +26,6 @@ const outcomeField = {
 
 const hourMs = 3_600_000;
 const dayMs = 24 * hourMs;
-
-export const emptyTally = (): UsageTally => ({
-  calls: 0,
-  ok: 0,
-  upstreamError: 0,
-  refused: 0,
-  limited: 0,
-  timeout: 0,
-  latency: {},
-});
-
-/** Adds one tally into another (batches, hours into days, spaces into the instance). */
-export function addTally(into: UsageTally, from: UsageTally): UsageTally {
-  into.calls += from.calls;
-  into.ok += from.ok;
-  into.upstreamError += from.upstreamError;
-  into.refused += from.refused;
-  into.limited += from.limited;
-  into.timeout += from.timeout;
-  Latency.add(into.latency, from.latency);
-  return into;
-}
 
 interface UsageTimers {
   setTimeout(callback: () => void, ms: number): unknown;

@@ -5,8 +5,8 @@ import { ToolsSnapshot } from "../../core/mcp/discover";
 import { Sync } from "../../core/sync";
 import { body, errors, json, Page, router, security } from "../router";
 
-const IdParam = z.object({ id: z.string().openapi({ param: { name: "id", in: "path" } }) });
-const AccessParams = IdParam.extend({
+export const IdParam = z.object({ id: z.string().openapi({ param: { name: "id", in: "path" } }) });
+export const AccessParams = IdParam.extend({
   platformId: z.string().openapi({ param: { name: "platformId", in: "path" } }),
   spaceId: z
     .string()

@@ -1,16 +1,7 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { createRoute } from "@hono/zod-openapi";
 import { Usage } from "../../core/usage";
 import { errors, json, router, security } from "../router";
-
-const IdParam = z.object({ id: z.string().openapi({ param: { name: "id", in: "path" } }) });
-const SpaceParams = IdParam.extend({
-  platformId: z.string().openapi({ param: { name: "platformId", in: "path" } }),
-  spaceId: z
-    .string()
-    .min(1)
-    .max(64)
-    .openapi({ param: { name: "spaceId", in: "path" } }),
-});
+import { AccessParams, IdParam } from "./instances";
 
 const tags = ["Usage"];
 const responses = {
@@ -41,7 +32,7 @@ export const usage = router()
       tags,
       summary: "One space's gateway usage of the instance over a window (kept 90 days)",
       security,
-      request: { params: SpaceParams, query: Usage.Query },
+      request: { params: AccessParams, query: Usage.Query },
       responses,
     }),
     async (c) => {
