@@ -348,26 +348,17 @@ export function Sparkline({ grant }: { grant: Grant }) {
       data-testid="sparkline"
     >
       {points.map((point, index) => {
-        const height = Math.max(point.calls > 0 ? 1 : 0, (point.calls / top) * 24);
-        const errorHeight = (point.errors / top) * 24;
+        const bar = (calls: number, className: string) => {
+          const height = Math.max(calls > 0 ? 1 : 0, (calls / top) * 24);
+          const width = Math.max(1, step - 1);
+          return (
+            <rect x={index * step} y={24 - height} width={width} height={height} className={className} />
+          );
+        };
         return (
           <g key={point.start}>
-            <rect
-              x={index * step}
-              y={24 - height}
-              width={Math.max(1, step - 1)}
-              height={height}
-              className="bar-ok"
-            />
-            {errorHeight > 0 && (
-              <rect
-                x={index * step}
-                y={24 - errorHeight}
-                width={Math.max(1, step - 1)}
-                height={errorHeight}
-                className="bar-error"
-              />
-            )}
+            {bar(point.calls, "bar-ok")}
+            {point.errors > 0 && bar(point.errors, "bar-error")}
           </g>
         );
       })}
