@@ -15,6 +15,7 @@ import {
 } from "./headers";
 import { Instance } from "./instance";
 import { Platform } from "./platform";
+import { allowedTools, type LimitsOverride, type ToolList } from "./policy";
 import { getRuntime } from "./runtime";
 import { ifAbsent } from "./store";
 import { Keys } from "./store/keys";
@@ -46,8 +47,19 @@ export namespace Access {
     updatedAt: z.string(),
     lastUsedAt: z.string().nullable(),
     lastRotatedAt: z.string().nullable(),
+    tools: z
+      .array(z.string())
+      .nullable()
+      .describe("The space's narrowing of the instance's tools; null: the instance's"),
+    limits: z
+      .object({
+        callsPerMinute: z.number().nullable().optional(),
+        concurrent: z.number().nullable().optional(),
+      })
+      .describe("The space's own limits; a value left out is the instance's"),
     calls: z.number(),
     errors: z.number(),
+    limited: z.number().describe("Calls refused for being past the space's rate limits"),
     sync: SyncState.nullable(),
     version: z.number(),
   });
@@ -58,9 +70,16 @@ export namespace Access {
     .nullable()
     .refine((value) => value === null || Date.parse(value) > Date.now(), "Give a time in the future");
 
+  const limit = z.number().int().min(1).max(1_000_000).nullable();
+  /** A space's own limits: a value left out is the instance's, null lifts it. */
+  export const Limits = z.object({ callsPerMinute: limit.optional(), concurrent: limit.optional() });
+
   export const Put = z.object({
     /** The space's pass-through headers; the instance's defaults when left out. */
     headers: HeaderMap.optional(),
+    tools: Instance.Tools.optional().describe(
+      "Narrows the instance's tools for this space; null: the instance's",
+    ),
     enabled: z.boolean().default(true),
     expiresAt: expiresAt.default(null),
   });
@@ -70,6 +89,10 @@ export namespace Access {
     enabled: z.boolean().optional(),
     headers: HeaderUpdate.optional(),
     expiresAt: expiresAt.optional(),
+    tools: Instance.Tools.optional().describe(
+      "Narrows the instance's tools for this space; null: the instance's",
+    ),
+    limits: Limits.optional(),
     version: z.number().int().min(1).optional(),
   });
   export type Patch = z.input<typeof Patch>;
@@ -96,6 +119,9 @@ export namespace Access {
     lastRotatedAt: string | null;
     calls: number;
     errors: number;
+    limited?: number;
+    tools?: ToolList;
+    limits?: LimitsOverride;
     sync: SyncState | null;
     /** Our provider row in the space's Dify, once a sync wrote it. */
     providerId?: string;
@@ -147,8 +173,11 @@ export namespace Access {
       updatedAt: item.updatedAt,
       lastUsedAt: item.lastUsedAt,
       lastRotatedAt: item.lastRotatedAt,
+      tools: item.tools ?? null,
+      limits: item.limits ?? {},
       calls: item.calls,
       errors: item.errors,
+      limited: item.limited ?? 0,
       sync: item.sync,
       version: item.version,
     };
@@ -181,7 +210,7 @@ export namespace Access {
     instance: Instance.Stored,
     platformId: string,
     spaceId: string,
-    data: { headers?: HeaderMap; enabled: boolean; expiresAt: string | null },
+    data: { headers?: HeaderMap; tools?: ToolList; enabled: boolean; expiresAt: string | null },
     space: { name: string; owner: { name: string; email: string } | null },
     sync: SyncState | null,
   ): Promise<{ grant: Stored; token: TokenIndex }> {
@@ -202,6 +231,7 @@ export namespace Access {
       enabled: data.enabled,
       headers: data.headers ? await sealHeaders(data.headers) : instance.headers,
       expiresAt: data.expiresAt,
+      tools: data.tools ?? null,
       createdAt: at,
       updatedAt: at,
       lastUsedAt: null,
@@ -248,12 +278,18 @@ export namespace Access {
     await Platform.get(platformId);
     const existing = await find(instanceId, platformId, spaceId);
     if (existing) {
-      if (!data.headers) return { grant: existing, created: false };
+      if (!data.headers && data.tools === undefined) return { grant: existing, created: false };
       const next = await store.replace<Stored>(
-        { ...existing, headers: await sealHeaders(data.headers), updatedAt: now().toISOString() },
+        {
+          ...existing,
+          headers: data.headers ? await sealHeaders(data.headers) : existing.headers,
+          tools: data.tools !== undefined ? data.tools : existing.tools,
+          updatedAt: now().toISOString(),
+        },
         existing.version,
       );
-      await Audit.record("access.update", target(existing), { fields: ["headers"] });
+      const fields = [...(data.headers ? ["headers"] : []), ...(data.tools !== undefined ? ["tools"] : [])];
+      await Audit.record("access.update", target(existing), { fields });
       return { grant: next, created: false };
     }
     const space = await Platform.space(platformId, spaceId);
@@ -273,6 +309,8 @@ export namespace Access {
   export interface Grantee {
     spaceId: string;
     headers?: HeaderMap;
+    /** Narrows the instance's tools in this space; left out keeps what the grant has. */
+    tools?: ToolList;
     space: { name: string; owner: { name: string; email: string } | null };
   }
 
@@ -303,14 +341,14 @@ export namespace Access {
         grantees
           .filter(({ spaceId }) => !existing.has(spaceId))
           .map(
-            async ({ spaceId, headers, space }) =>
+            async ({ spaceId, headers, tools, space }) =>
               [
                 spaceId,
                 await newGrant(
                   instance,
                   platformId,
                   spaceId,
-                  { headers, enabled: true, expiresAt: null },
+                  { headers, tools, enabled: true, expiresAt: null },
                   space,
                   sync,
                 ),
@@ -320,16 +358,22 @@ export namespace Access {
     );
     await store.putMany([...fresh.values()].map(({ token }) => token));
     return Promise.all(
-      grantees.map(async ({ spaceId, headers }) => {
+      grantees.map(async ({ spaceId, headers, tools }) => {
         try {
           const created = fresh.get(spaceId);
           const stored = created ? await storeGrant(created) : existing.get(spaceId);
           if (!stored) throw conflict("The access was changed by someone else meanwhile. Retry the job.");
           if (stored === created?.grant) return { spaceId, grant: stored, created: true };
           const state = { ...sync, providerId: providerOf(stored) };
-          if (headers) {
+          if (headers || tools !== undefined) {
             const grant = await store.replace<Stored>(
-              { ...stored, headers: await sealHeaders(headers), sync: state, updatedAt: now().toISOString() },
+              {
+                ...stored,
+                headers: headers ? await sealHeaders(headers) : stored.headers,
+                tools: tools !== undefined ? tools : stored.tools,
+                sync: state,
+                updatedAt: now().toISOString(),
+              },
               stored.version,
             );
             return { spaceId, grant, created: false };
@@ -380,6 +424,8 @@ export namespace Access {
         enabled: data.enabled ?? grant.enabled,
         headers: data.headers ? await updateHeaders(grant.headers, data.headers) : grant.headers,
         expiresAt: data.expiresAt === undefined ? grant.expiresAt : data.expiresAt,
+        tools: data.tools === undefined ? grant.tools : data.tools,
+        limits: data.limits === undefined ? grant.limits : { ...grant.limits, ...data.limits },
         updatedAt: now().toISOString(),
       },
       grant.version,
@@ -472,6 +518,18 @@ export namespace Access {
       sync,
       ...(provider ? { providerId: provider.providerId, providerDigest: provider.digest } : {}),
     });
+  }
+
+  /** The tools a space may use of those the upstream lists: the instance's list narrowed by the space's. */
+  export function toolsFor<T extends { name: string }>(
+    instance: Instance.Stored,
+    grant: Stored,
+    tools: T[],
+  ): T[] {
+    const allowed = allowedTools(instance.tools, grant.tools);
+    if (allowed === null) return tools;
+    const names = new Set(allowed);
+    return tools.filter((tool) => names.has(tool.name));
   }
 
   /** The provider row of ours in the space's Dify, if a sync has written one. */

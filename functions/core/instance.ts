@@ -13,6 +13,7 @@ import {
 } from "./headers";
 import { createId, idPattern } from "./id";
 import { discoverTools, ToolsSnapshot } from "./mcp/discover";
+import { type IdentitySettings, identityOff, type RateLimits, ssoTokenHeader, type ToolList } from "./policy";
 import { getRuntime } from "./runtime";
 import { InstanceInput } from "./schemas";
 import { Keys } from "./store/keys";
@@ -26,6 +27,9 @@ export namespace Instance {
   export const Upstream = InstanceInput.Upstream;
   export const Streams = InstanceInput.Streams;
   export const ForwardHeaders = InstanceInput.ForwardHeaders;
+  export const Tools = InstanceInput.Tools;
+  export const Limits = InstanceInput.Limits;
+  export const Identity = InstanceInput.Identity;
   export const Create = InstanceInput.Create;
   export type Create = z.input<typeof Create>;
   export const Update = InstanceInput.Update;
@@ -51,6 +55,17 @@ export namespace Instance {
     enabled: z.boolean(),
     streams: Streams,
     forwardHeaders: z.array(z.string()),
+    tools: z.array(z.string()).nullable(),
+    limits: z.object({ callsPerMinute: z.number().nullable(), concurrent: z.number().nullable() }),
+    identity: z.object({
+      mode: z.enum(["off", "forward", "verify"]),
+      header: z.string(),
+      bearer: z.boolean(),
+      issuer: z.string().nullable(),
+      audience: z.string().nullable(),
+      jwksUrl: z.string().nullable(),
+      claimHeaders: z.record(z.string(), z.string()),
+    }),
     discovery: Discovery.nullable(),
     server: z.object({ name: z.string(), version: z.string(), protocolVersion: z.string() }).nullable(),
     toolCount: z.number(),
@@ -80,6 +95,9 @@ export namespace Instance {
     /** Items stored before `streams`: whether GET streams went through on Lambda. */
     streamGet?: boolean;
     forwardHeaders?: string[];
+    tools?: ToolList;
+    limits?: RateLimits;
+    identity?: IdentitySettings;
     discovery: Discovery | null;
     server: Info["server"];
     toolCount: number;
@@ -116,6 +134,9 @@ export namespace Instance {
       enabled: item.enabled,
       streams: streamsOf(item),
       forwardHeaders: item.forwardHeaders ?? [],
+      tools: item.tools ?? null,
+      limits: item.limits ?? { callsPerMinute: null, concurrent: null },
+      identity: item.identity ?? identityOff,
       discovery: item.discovery,
       server: item.server,
       toolCount: item.toolCount,
@@ -185,6 +206,9 @@ export namespace Instance {
       enabled: data.enabled,
       streams: data.streams,
       forwardHeaders: data.forwardHeaders,
+      tools: data.tools,
+      limits: data.limits,
+      identity: data.identity,
       discovery: null,
       server: null,
       toolCount: 0,
@@ -242,10 +266,20 @@ export namespace Instance {
     | "timeouts"
     | "headers"
     | "enabled"
+    | "tools"
+    | "identity"
     | "other";
 
   /** The changes Dify's copy of the provider shows: every space it is in must get the new version. */
-  const SHOWN_IN_DIFY: ReadonlySet<Change> = new Set(["name", "identifier", "icon", "upstream", "timeouts"]);
+  const SHOWN_IN_DIFY: ReadonlySet<Change> = new Set([
+    "name",
+    "identifier",
+    "icon",
+    "upstream",
+    "timeouts",
+    "tools",
+    "identity",
+  ]);
   export const showsInDify = (changes: Change[]) => changes.some((change) => SHOWN_IN_DIFY.has(change));
 
   /** Edits the instance's own record; Sync.updateInstance also carries what Dify shows into Dify. */
@@ -262,6 +296,9 @@ export namespace Instance {
     if (differs(data.timeouts, item.timeouts)) changes.push("timeouts");
     if (data.headers) changes.push("headers");
     if (differs(data.enabled, item.enabled)) changes.push("enabled");
+    if (data.tools !== undefined && differs(data.tools, item.tools ?? null)) changes.push("tools");
+    if (data.identity && (data.identity.mode !== "off") !== ((item.identity?.mode ?? "off") !== "off"))
+      changes.push("identity");
 
     let identifier = item.identifier;
     if (data.identifier !== undefined && data.identifier !== item.identifier) {
@@ -291,6 +328,9 @@ export namespace Instance {
           enabled: data.enabled ?? item.enabled,
           streams: data.streams ?? streamsOf(item),
           forwardHeaders: data.forwardHeaders ?? item.forwardHeaders ?? [],
+          tools: data.tools !== undefined ? data.tools : (item.tools ?? null),
+          limits: data.limits ?? item.limits,
+          identity: data.identity ?? item.identity,
           updatedAt: now().toISOString(),
         },
         item.version,

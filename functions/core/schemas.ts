@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { RESERVED_HEADERS } from "./header-names";
+import { identityOff, ssoTokenHeader } from "./policy";
 import { defaultStreams } from "./streams";
 import { TRANSPORTS } from "./transport";
 
@@ -189,6 +190,51 @@ export namespace InstanceInput {
   );
   const description = z.string().trim().max(1000, "Use at most 1000 characters");
 
+  /** Tool names a space may use; null (the default) allows every tool the upstream lists. */
+  export const Tools = z
+    .array(z.string().trim().min(1, "Give a tool name").max(200, "A tool name has at most 200 characters"))
+    .max(1000, "At most 1000 tools")
+    .nullable()
+    .describe("Tool names the spaces may use; null allows every tool the upstream lists");
+  const limit = whole(1, 1_000_000, "calls").nullable();
+  export const Limits = z
+    .object({
+      callsPerMinute: limit
+        .default(null)
+        .describe("tools/call requests per minute per space; null: no limit"),
+      concurrent: limit
+        .default(null)
+        .describe("tools/call requests in flight at once per space; null: no limit"),
+    })
+    .describe("Each space's limits, unless its access sets its own");
+  const headerName = z
+    .string()
+    .regex(/^[A-Za-z0-9-]{1,100}$/, "A header name of letters, digits and - only")
+    .transform((name) => name.toLowerCase());
+  export const Identity = z
+    .object({
+      mode: z
+        .enum(["off", "forward", "verify"], { error: "Choose off, forward or verify" })
+        .default("off")
+        .describe("forward: pass the calling Dify user's SSO token on; verify: check it as a JWT first"),
+      header: headerName.default(ssoTokenHeader).describe("The header the upstream receives the token in"),
+      bearer: z.boolean().default(false).describe("Send the token as `Bearer <token>`"),
+      issuer: z.string().trim().min(1).max(2048).nullable().default(null),
+      audience: z.string().trim().min(1).max(2048).nullable().default(null),
+      jwksUrl: httpUrl.nullable().default(null),
+      claimHeaders: z
+        .record(z.string().min(1).max(100), headerName)
+        .default({})
+        .describe("Claims of a verified token sent as headers: claim name to header name"),
+    })
+    .superRefine((identity, context) => {
+      if (identity.mode !== "verify") return;
+      for (const field of ["issuer", "audience", "jwksUrl"] as const) {
+        if (identity[field] === null)
+          context.addIssue({ code: "custom", path: [field], message: "Needed to verify the user's token" });
+      }
+    });
+
   export const Create = z.object({
     name: name(40, "At most 40 characters (Dify's limit)"),
     identifier: Identifier.optional(),
@@ -200,6 +246,9 @@ export namespace InstanceInput {
     enabled: z.boolean().default(true),
     streams: Streams.default(defaultStreams),
     forwardHeaders: ForwardHeaders.default([]),
+    tools: Tools.default(null),
+    limits: Limits.default({ callsPerMinute: null, concurrent: null }),
+    identity: Identity.default(identityOff),
   });
 
   export const Update = z.object({
@@ -213,6 +262,9 @@ export namespace InstanceInput {
     enabled: z.boolean().optional(),
     streams: Streams.optional(),
     forwardHeaders: ForwardHeaders.optional(),
+    tools: Tools.optional(),
+    limits: Limits.optional(),
+    identity: Identity.optional(),
     version: z.number().int().min(1).optional(),
   });
 }
@@ -222,7 +274,15 @@ export namespace SyncInput {
     platformId: z.string().min(1, "Choose an agent platform").max(64),
     instanceIds: z.array(z.string().min(1).max(64)).min(1, "Choose at least one instance").max(50),
     spaces: z
-      .array(z.object({ spaceId: z.string().min(1).max(64), headers: HeaderMap.optional() }))
+      .array(
+        z.object({
+          spaceId: z.string().min(1).max(64),
+          headers: HeaderMap.optional(),
+          tools: InstanceInput.Tools.optional().describe(
+            "Narrows the instances' tools in this space; null: all",
+          ),
+        }),
+      )
       .min(1, "Choose at least one space")
       .max(5000, "Choose at most 5000 spaces at a time"),
   });

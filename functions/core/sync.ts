@@ -259,9 +259,10 @@ export namespace Sync {
         outcomes = await Access.grantMany(
           instance,
           data.platformId,
-          chunk.map(({ spaceId, headers }) => {
+          chunk.map(({ spaceId, headers, tools }) => {
             const dify = spaces.get(spaceId);
-            return { spaceId, headers, space: { name: dify?.name ?? spaceId, owner: dify?.owner ?? null } };
+            const space = { name: dify?.name ?? spaceId, owner: dify?.owner ?? null };
+            return { spaceId, headers, tools, space };
           }),
           queued,
         );
@@ -651,7 +652,8 @@ export namespace Sync {
           owner: providerOwner(message),
           credential,
           icon: instance.icon,
-          tools: tools.tools,
+          tools: Access.toolsFor(instance, grant, tools.tools),
+          identity: (instance.identity?.mode ?? "off") !== "off",
           timeouts: instance.timeouts,
           knownProviderId: Access.providerOf(grant),
           knownDigest: grant.providerDigest,

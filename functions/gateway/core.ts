@@ -8,12 +8,15 @@ import {
   isSmall,
   upstreamRequestHeaders,
 } from "./headers";
+import { memoryCounter } from "./limits";
+import { type Admission, createPolicy } from "./policy";
 import { type Call, createCallReport, failure, refusal, tooLarge } from "./refusals";
 import { relayBody, requestBody, wholeBodyBytes } from "./relay";
 import { createSseSessions } from "./sessions";
 import { endpointRewriter } from "./sse";
 import { createStreamAdmission, type StreamKind } from "./streams";
 import { defaultTimers, secondsToMs, UpstreamDeadline } from "./timers";
+import { filterWholeAnswer, withToolsFilter } from "./tool-filter";
 import type { Gateway, GatewayOptions, Leaf } from "./types";
 import { AbortSwitch, requestUpstream, type UpstreamResponse } from "./upstream";
 
@@ -38,8 +41,8 @@ const streamKind = (leaf: Leaf, method: string, facts: CallFacts): StreamKind | 
  * The MCP gateway: authenticates the space's credential, then streams the request to the instance's
  * upstream and its answer back as they arrive (a small one of known length in one piece). Hosts map
  * their own request and response to it: node:http (`node.ts`), the streaming Lambda (`lambda.ts`)
- * and web Request/Response (`fetch.ts`). A policy (tool allow-lists, limits, identity) would decide
- * between authorization and the upstream request, from the call's facts (`facts.ts`).
+ * and web Request/Response (`fetch.ts`). Its policy (`policy.ts`: tool allow-lists, limits, identity)
+ * decides between authorization and the upstream request, from the call's facts (`facts.ts`).
  */
 export function createGateway(options: GatewayOptions): Gateway {
   const now = options.now ?? Date.now;
@@ -61,6 +64,11 @@ export function createGateway(options: GatewayOptions): Gateway {
     usage: options.usage,
   });
   const sseSessions = createSseSessions();
+  const admitByPolicy = createPolicy({
+    counter: options.limitCounter ?? memoryCounter(now),
+    now,
+    jwksCacheMs: options.jwksCacheMs,
+  });
 
   return async function gateway(request) {
     const requestId = request.requestId ?? randomUUID();
@@ -129,6 +137,14 @@ export function createGateway(options: GatewayOptions): Gateway {
     let upstream: UpstreamResponse;
     let kind: StreamKind | null = null;
     let stream: { release(): void } | null = null;
+    let policy: Admission | null = null;
+    /** Lets go of what the call holds: its deadline, the client's signal, its stream's and policy's places. */
+    const letGo = () => {
+      deadline.clear();
+      unfollow();
+      stream?.release();
+      policy?.release();
+    };
     let whole: Uint8Array | null = null;
     let eventStream = false;
     try {
@@ -137,12 +153,19 @@ export function createGateway(options: GatewayOptions): Gateway {
       });
       const facts = new CallFacts(request.headers, body instanceof Uint8Array ? body : null);
       call.facts = facts;
+      const admitting = admitByPolicy(request, facts, grant, instance, leaf, requestId);
+      const admission = admitting instanceof Promise ? await admitting : admitting;
+      if (admission !== null && "error" in admission) {
+        letGo();
+        return refuse(call, admission);
+      }
+      policy = admission;
+      if (policy?.headers) Object.assign(headers, policy.headers);
       kind = streamKind(leaf, request.method, facts);
       if (kind !== null) {
         const admitted = admitStream(kind, instance, grant);
         if ("error" in admitted) {
-          deadline.clear();
-          unfollow();
+          letGo();
           return refuse(call, admitted);
         }
         stream = admitted;
@@ -162,22 +185,20 @@ export function createGateway(options: GatewayOptions): Gateway {
       if (
         upstream.body &&
         leaf !== "sse" &&
-        (upstream.body.complete || (!eventStream && isSmall(upstream.headers)))
+        (upstream.body.complete || (!eventStream && (isSmall(upstream.headers) || policy?.listFilter)))
       ) {
         whole = await upstream.body.bytes();
+        if (policy?.listFilter) whole = filterWholeAnswer(whole, eventStream, policy.listFilter);
       }
     } catch (cause) {
-      deadline.clear();
-      unfollow();
-      stream?.release();
+      letGo();
       return refuse(call, failure(cause, { tooLargeBody, deadline, clientSignal, maxBodyBytes }));
     }
     deadline.clear();
 
     if (upstream.status >= 300 && upstream.status < 400) {
       upstream.body?.cancel();
-      unfollow();
-      stream?.release();
+      letGo();
       const message =
         "The MCP server answered with a redirect: set the instance's upstream URL to its final address.";
       return refuse(call, refusal("upstream_redirect", message));
@@ -189,17 +210,16 @@ export function createGateway(options: GatewayOptions): Gateway {
     if (eventStream) responseHeaders["x-accel-buffering"] = "no";
 
     if (whole !== null || upstream.body === null) {
-      unfollow();
-      stream?.release();
+      letGo();
       logCall(call, status, { outcome: "completed" });
       served(call, status, false, kind !== null);
-      if (whole !== null && !("content-length" in responseHeaders)) {
+      if (whole !== null && (policy?.listFilter || !("content-length" in responseHeaders))) {
         responseHeaders["content-length"] = String(whole.byteLength);
       }
       return { status, statusText: upstream.statusText, headers: responseHeaders, body: whole };
     }
     let sessionToForget: string | null = null;
-    const rewriter =
+    const endpoints =
       leaf === "sse" && eventStream && status >= 200 && status < 300
         ? endpointRewriter((data) => {
             const announced = sseSessions.announce(instance, data, credential);
@@ -211,6 +231,7 @@ export function createGateway(options: GatewayOptions): Gateway {
             return announced.clientEndpoint;
           })
         : undefined;
+    const rewriter = withToolsFilter(endpoints, eventStream ? policy?.listFilter : null);
     const relayed = relayBody(upstream.body.stream(), {
       eventStream,
       rewriter,
@@ -221,8 +242,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       clientGone: () => clientSignal.aborted,
       abortUpstream: () => upstreamAbort.abort(),
       onEnd: (outcome) => {
-        unfollow();
-        stream?.release();
+        letGo();
         if (sessionToForget !== null) sseSessions.forget(sessionToForget);
         logCall(call, status, { outcome });
         served(call, status, outcome === "upstream_error" || outcome === "answer_too_large", kind !== null);

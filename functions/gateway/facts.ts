@@ -1,6 +1,6 @@
 import { headerValue, type IncomingHeaders } from "./headers";
 
-type Message = { id?: unknown; method?: unknown; params?: { name?: unknown } };
+export type Message = { id?: unknown; method?: unknown; params?: { name?: unknown } };
 
 /**
  * What a call is, read once and only when asked: from `Mcp-Method` and `Mcp-Name` when the client
@@ -9,12 +9,18 @@ type Message = { id?: unknown; method?: unknown; params?: { name?: unknown } };
  */
 export class CallFacts {
   private message: Message | null | undefined;
+  private batch: Message[] | null = null;
 
   constructor(
     private readonly headers: IncomingHeaders,
     /** The request body when it was read whole; a streamed one is never parsed. */
     private readonly body: Uint8Array | null,
   ) {}
+
+  /** The method as the client's `Mcp-Method` header names it, if it sent one. */
+  get headerMethod(): string | undefined {
+    return headerValue(this.headers, "mcp-method") || undefined;
+  }
 
   /** The JSON-RPC method, e.g. `tools/call`. */
   get method(): string | undefined {
@@ -38,6 +44,12 @@ export class CallFacts {
     return typeof id === "string" || typeof id === "number" ? id : null;
   }
 
+  /** The body's JSON-RPC messages: its one message, or each of a batch; none when it is not JSON. */
+  get messages(): Message[] {
+    const message = this.parsed();
+    return message ? [message] : (this.batch ?? []);
+  }
+
   /** Whether the call opens a 2026-07-28 subscription stream; the body is parsed only when it may. */
   get isListen(): boolean {
     const header = headerValue(this.headers, "mcp-method");
@@ -52,7 +64,8 @@ export class CallFacts {
     if (!this.body) return null;
     try {
       const value: unknown = JSON.parse(bufferOf(this.body).toString("utf8"));
-      if (value && typeof value === "object" && !Array.isArray(value)) this.message = value as Message;
+      if (Array.isArray(value)) this.batch = value.filter((item) => item && typeof item === "object");
+      else if (value && typeof value === "object") this.message = value as Message;
     } catch {
       // Not JSON: the upstream answers it with its own error.
     }

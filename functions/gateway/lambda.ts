@@ -1,5 +1,6 @@
 import type { APIGatewayProxyEvent, Context } from "aws-lambda";
 import { createGateway, type Gateway, type GatewayRequest } from "./core";
+import { storeCounter } from "./limits";
 import { bothSinks, createGatewayMetrics } from "./metrics";
 import { createStoreResolver, gatewayStoreFromEnv, usageWriter } from "./resolver";
 import { AbortSwitch } from "./upstream";
@@ -150,6 +151,8 @@ const streaming = createStreamingHandler(() => {
     gateway = createGateway({
       resolver: createStoreResolver(store),
       mode: "lambda",
+      // Every gateway function counts a space's calls in the same table items.
+      limitCounter: storeCounter(store.store),
       usage: bothSinks(usage, metrics),
       log: logLine,
       logCompleted: logLevel === "DEBUG" || logLevel === "TRACE",

@@ -27,6 +27,8 @@ export type Refusal = {
   grant?: GatewayGrant;
   /** The space of a credential used against another instance, for the log only. */
   spaceId?: string;
+  /** A JSON-RPC answer of its own (a denied tool call), sent instead of the error body. */
+  answer?: { status: number; body: unknown };
 };
 
 /** A refusal answered with the status the error catalog gives its code at the gateway. */
@@ -175,7 +177,7 @@ export function createCallReport(options: {
   }
 
   /** Answers a refusal or failure; one with a known grant counts as an error in its usage. */
-  function refuse(call: Call, { error, headers, cause }: Refusal): GatewayAnswer {
+  function refuse(call: Call, { error, headers, cause, answer }: Refusal): GatewayAnswer {
     logCall(call, error.status, { code: error.code, ...(cause ? { cause: describe(cause) } : {}) });
     const { status } = error;
     const outcome = refusalOutcome(status);
@@ -185,6 +187,15 @@ export function createCallReport(options: {
         ? { error: false, outcome, status }
         : { error: true, refused: status < 500, outcome, status },
     );
+    if (answer) {
+      const body = Buffer.from(JSON.stringify(answer.body));
+      const answerHeaders = { "content-type": "application/json", "x-request-id": call.requestId };
+      return {
+        status: answer.status,
+        headers: { ...answerHeaders, "content-length": String(body.byteLength) },
+        body,
+      };
+    }
     return jsonRpcError(error, call.requestId, headers, call.facts?.id ?? null);
   }
 

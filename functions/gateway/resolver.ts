@@ -3,6 +3,7 @@ import type { Access } from "../core/access";
 import { readConfig } from "../core/config";
 import { Envelope } from "../core/crypto/envelope";
 import type { Instance } from "../core/instance";
+import type { LimitsOverride } from "../core/policy";
 import { openSealedHeaders } from "../core/sealed-headers";
 import { AwsSecretStore } from "../core/secrets/aws";
 import { type Key, Store } from "../core/store";
@@ -11,6 +12,10 @@ import { streamsOf } from "../core/streams";
 import { addTally, emptyTally, type UsageTally } from "../core/usage-tally";
 import type { GatewayGrant, GatewayResolver } from "./core";
 import type { UsageEntry } from "./usage";
+
+/** Whether limits name anything: a space without any skips counting altogether. */
+const hasLimit = <T extends LimitsOverride>(limits: T | undefined): limits is T =>
+  limits !== undefined && Object.values(limits).some((value) => value !== undefined);
 
 /**
  * The gateway's view of the table: a credential hash to its grant (the token index, then the grant),
@@ -41,6 +46,8 @@ export function createStoreResolver({
         enabled: grant.enabled,
         expiresAt: grant.expiresAt,
         headers: await openSealedHeaders(envelope, grant.headers),
+        tools: grant.tools ?? null,
+        limits: hasLimit(grant.limits) ? grant.limits : undefined,
       };
       return result;
     },
@@ -55,6 +62,9 @@ export function createStoreResolver({
         timeouts: item.timeouts,
         streams: streamsOf(item),
         forwardHeaders: item.forwardHeaders ?? [],
+        tools: item.tools ?? null,
+        limits: hasLimit(item.limits) ? item.limits : undefined,
+        identity: item.identity,
       };
     },
   };
@@ -119,7 +129,13 @@ export function usageWriter(store: Store) {
         store.patch(
           Keys.grant(entry.instanceId, entry.platformId, entry.spaceId),
           entry.lastUsedAt === null ? {} : { lastUsedAt: entry.lastUsedAt },
-          { add: { calls: entry.calls, errors: entry.errors } },
+          {
+            add: {
+              calls: entry.calls,
+              errors: entry.errors,
+              ...(entry.limited ? { limited: entry.limited } : {}),
+            },
+          },
         ),
       ),
       ...[...add.values()].map(({ key, numbers, set }) => store.increment(key, numbers, set)),

@@ -1,8 +1,10 @@
 import type { OutgoingHttpHeaders } from "node:http";
 import type { Readable } from "node:stream";
+import type { IdentitySettings, LimitsOverride, RateLimits, ToolList } from "../core/policy";
 import type { StreamSettings } from "../core/streams";
 import type { Transport } from "../core/transport";
 import type { IncomingHeaders } from "./headers";
+import type { LimitCounter } from "./limits";
 import type { Abortable, UpstreamClient } from "./upstream";
 
 export interface GatewayGrant {
@@ -16,6 +18,9 @@ export interface GatewayGrant {
   expiresAt: string | null;
   /** The space's pass-through headers, decrypted. */
   headers: Record<string, string>;
+  /** The space's narrowing of the instance's tools; null or absent keeps the instance's. */
+  tools?: ToolList;
+  limits?: LimitsOverride;
 }
 
 export interface GatewayInstance {
@@ -30,6 +35,11 @@ export interface GatewayInstance {
   streams: StreamSettings;
   /** Client headers forwarded beyond those MCP needs; lowercase. */
   forwardHeaders: string[];
+  /** The tools every space may use at most; null or absent allows all. */
+  tools?: ToolList;
+  /** Each space's limits unless its own say otherwise. */
+  limits?: RateLimits;
+  identity?: IdentitySettings;
 }
 
 export interface GatewayResolver {
@@ -82,6 +92,10 @@ export interface GatewayOptions {
   /** Also log each completed call (at level "debug"); refused and failed ones are always logged. */
   logCompleted?: boolean;
   maxBodyBytes?: number;
+  /** Where rate limits are counted: in this process unless given (DynamoDB on Lambda). */
+  limitCounter?: LimitCounter;
+  /** How long a JWKS fetched for identity verification is kept before it is fetched again. */
+  jwksCacheMs?: number;
   /** How requests reach the upstream: node:http by default, undici's pools on a long-running host. */
   upstream?: UpstreamClient;
 }

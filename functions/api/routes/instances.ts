@@ -191,7 +191,11 @@ export const instances = router()
     }),
     async (c) => {
       const { id, platformId, spaceId } = c.req.valid("param");
-      return c.json(Access.toInfo(await Access.patch(id, platformId, spaceId, c.req.valid("json"))), 200);
+      const patch = c.req.valid("json");
+      const grant = await Access.patch(id, platformId, spaceId, patch);
+      // The space's row in Dify lists only the tools it may use.
+      if (patch.tools !== undefined) await Sync.resyncSpace(id, platformId, spaceId, "tools_changed");
+      return c.json(Access.toInfo(grant), 200);
     },
   )
   .openapi(

@@ -28,6 +28,8 @@ export interface ProviderSpec {
   credential: string;
   icon: { emoji: string; background: string };
   tools: ToolInfo[];
+  /** Dify sends the calling user's SSO token (identity_mode 'idp_token', Dify Enterprise 1.15+). */
+  identity?: boolean;
   timeouts: { timeout: number; sseReadTimeout: number };
   /** The provider id recorded after an earlier sync (rows written before ids were derived included). */
   knownProviderId?: string | null;
@@ -318,6 +320,11 @@ const checkSpec = (spec: ProviderSpec, schema: ProviderSchema) => {
     throw refuse("invalid_name", `A provider name must have 1 to ${maxName} characters.`, {
       maxLength: maxName,
     });
+  if (spec.identity && !schema.capabilities.identityMode)
+    throw refuse(
+      "identity_unsupported",
+      "This Dify has no per-user identity for MCP providers (identity_mode, Dify Enterprise 1.15+): set the instance's identity to off, or upgrade Dify.",
+    );
   if (!UUID.test(spec.tenantId))
     throw refuse("tenant_not_found", `There is no Dify space with id ${spec.tenantId}.`, {
       spaceId: spec.tenantId,
@@ -408,7 +415,7 @@ export async function writeProvider(
             encrypted_headers: JSON.stringify({
               Authorization: encryptToken(publicKey, `Bearer ${spec.credential}`),
             }),
-            identity_mode: "off",
+            identity_mode: spec.identity ? "idp_token" : "off",
             transport: transportValue(schema.columns.get("transport"), spec.transport),
           }).filter(([column, value]) => schema.columns.has(column) && value !== undefined),
         );

@@ -300,6 +300,36 @@ export class Store {
     );
   }
 
+  /**
+   * Adds `amount` to a counter item's `count`, creating the item; with `below`, only while the count
+   * is under it (false otherwise). `ttl` (epoch seconds) is set when the item is created.
+   */
+  async count(key: Key, amount: number, options: { below?: number; ttl?: number } = {}): Promise<boolean> {
+    const values: Record<string, unknown> = { ":amount": amount };
+    if (options.below !== undefined) values[":below"] = options.below;
+    if (options.ttl !== undefined) values[":ttl"] = options.ttl;
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: key.pk, sk: key.sk },
+          UpdateExpression: `ADD #count :amount${options.ttl === undefined ? "" : " SET #ttl = if_not_exists(#ttl, :ttl)"}`,
+          ConditionExpression:
+            options.below === undefined ? undefined : "attribute_not_exists(#count) OR #count < :below",
+          ExpressionAttributeNames: {
+            "#count": "count",
+            ...(options.ttl === undefined ? {} : { "#ttl": "ttl" }),
+          },
+          ExpressionAttributeValues: values,
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
   /** Deletes an item; false when the condition failed. Deleting what is not there is no error. */
   async delete(key: Key, options: { if?: Condition } = {}): Promise<boolean> {
     const expression = new Expression();

@@ -16,6 +16,7 @@
  * | platform's grants  | platformGrants(platformId)                      |                       |                                          | PGRANT#<platformId> | …                      |
  * | access grant       | grant(instanceId, platformId, spaceId)          | GRANT#<instanceId>    | <platformId>#<spaceId>                   | PGRANT#<platformId> | <spaceId>#<instanceId> |
  * | token index        | token(tokenHash)                                | TOKEN#<tokenHash>     | TOKEN                                    |                     |                        |
+ * | rate-limit counter | limit(key)                                      | LIMIT#<key>           | COUNT                                    |                     |                        |
  * | signed-out session | revokedSession(sessionId)                       | SESSION#<sessionId>   | REVOKED                                  |                     |                        |
  * | sync jobs          | jobs()                                          | JOB                   | …                                        |                     |                        |
  * | sync job           | job(jobId)                                      | JOB                   | <jobId>                                  |                     |                        |
@@ -53,6 +54,8 @@ export const Keys = {
     gsi1sk: `${spaceId}#${instanceId}`,
   }),
   token: (tokenHash: string) => ({ pk: `TOKEN#${tokenHash}`, sk: "TOKEN" as const }),
+  /** A gateway rate-limit counter (`key` names the space, the kind and the window). */
+  limit: (key: string) => ({ pk: `LIMIT#${key}`, sk: "COUNT" as const }),
   revokedSession: (sessionId: string) => ({ pk: `SESSION#${sessionId}`, sk: "REVOKED" as const }),
   jobs: () => collection("JOB"),
   job: (jobId: string) => ({ pk: "JOB", sk: jobId }),

@@ -1255,6 +1255,23 @@ export interface paths {
                   perSpace: number;
                 };
                 forwardHeaders: string[];
+                tools: string[] | null;
+                limits: {
+                  callsPerMinute: number | null;
+                  concurrent: number | null;
+                };
+                identity: {
+                  /** @enum {string} */
+                  mode: "off" | "forward" | "verify";
+                  header: string;
+                  bearer: boolean;
+                  issuer: string | null;
+                  audience: string | null;
+                  jwksUrl: string | null;
+                  claimHeaders: {
+                    [key: string]: string;
+                  };
+                };
                 discovery:
                   | {
                       /** @enum {boolean} */
@@ -1381,6 +1398,72 @@ export interface paths {
             };
             /** @default [] */
             forwardHeaders?: string[];
+            /**
+             * @description Tool names the spaces may use; null allows every tool the upstream lists
+             * @default null
+             */
+            tools?: string[] | null;
+            /**
+             * @description Each space's limits, unless its access sets its own
+             * @default {
+             *       "callsPerMinute": null,
+             *       "concurrent": null
+             *     }
+             */
+            limits?: {
+              /**
+               * @description tools/call requests per minute per space; null: no limit
+               * @default null
+               */
+              callsPerMinute?: number | null;
+              /**
+               * @description tools/call requests in flight at once per space; null: no limit
+               * @default null
+               */
+              concurrent?: number | null;
+            };
+            /**
+             * @default {
+             *       "mode": "off",
+             *       "header": "x-dify-sso-access-token",
+             *       "bearer": false,
+             *       "issuer": null,
+             *       "audience": null,
+             *       "jwksUrl": null,
+             *       "claimHeaders": {}
+             *     }
+             */
+            identity?: {
+              /**
+               * @description forward: pass the calling Dify user's SSO token on; verify: check it as a JWT first
+               * @default off
+               * @enum {string}
+               */
+              mode?: "off" | "forward" | "verify";
+              /**
+               * @description The header the upstream receives the token in
+               * @default x-dify-sso-access-token
+               */
+              header?: string;
+              /**
+               * @description Send the token as `Bearer <token>`
+               * @default false
+               */
+              bearer?: boolean;
+              /** @default null */
+              issuer?: string | null;
+              /** @default null */
+              audience?: string | null;
+              /** @default null */
+              jwksUrl?: string | null;
+              /**
+               * @description Claims of a verified token sent as headers: claim name to header name
+               * @default {}
+               */
+              claimHeaders?: {
+                [key: string]: string;
+              };
+            };
           };
         };
       };
@@ -1425,6 +1508,23 @@ export interface paths {
                 perSpace: number;
               };
               forwardHeaders: string[];
+              tools: string[] | null;
+              limits: {
+                callsPerMinute: number | null;
+                concurrent: number | null;
+              };
+              identity: {
+                /** @enum {string} */
+                mode: "off" | "forward" | "verify";
+                header: string;
+                bearer: boolean;
+                issuer: string | null;
+                audience: string | null;
+                jwksUrl: string | null;
+                claimHeaders: {
+                  [key: string]: string;
+                };
+              };
               discovery:
                 | {
                     /** @enum {boolean} */
@@ -1559,6 +1659,23 @@ export interface paths {
                 perSpace: number;
               };
               forwardHeaders: string[];
+              tools: string[] | null;
+              limits: {
+                callsPerMinute: number | null;
+                concurrent: number | null;
+              };
+              identity: {
+                /** @enum {string} */
+                mode: "off" | "forward" | "verify";
+                header: string;
+                bearer: boolean;
+                issuer: string | null;
+                audience: string | null;
+                jwksUrl: string | null;
+                claimHeaders: {
+                  [key: string]: string;
+                };
+              };
               discovery:
                 | {
                     /** @enum {boolean} */
@@ -1726,6 +1843,52 @@ export interface paths {
               perSpace?: number;
             };
             forwardHeaders?: string[];
+            /** @description Tool names the spaces may use; null allows every tool the upstream lists */
+            tools?: string[] | null;
+            /** @description Each space's limits, unless its access sets its own */
+            limits?: {
+              /**
+               * @description tools/call requests per minute per space; null: no limit
+               * @default null
+               */
+              callsPerMinute?: number | null;
+              /**
+               * @description tools/call requests in flight at once per space; null: no limit
+               * @default null
+               */
+              concurrent?: number | null;
+            };
+            identity?: {
+              /**
+               * @description forward: pass the calling Dify user's SSO token on; verify: check it as a JWT first
+               * @default off
+               * @enum {string}
+               */
+              mode?: "off" | "forward" | "verify";
+              /**
+               * @description The header the upstream receives the token in
+               * @default x-dify-sso-access-token
+               */
+              header?: string;
+              /**
+               * @description Send the token as `Bearer <token>`
+               * @default false
+               */
+              bearer?: boolean;
+              /** @default null */
+              issuer?: string | null;
+              /** @default null */
+              audience?: string | null;
+              /** @default null */
+              jwksUrl?: string | null;
+              /**
+               * @description Claims of a verified token sent as headers: claim name to header name
+               * @default {}
+               */
+              claimHeaders?: {
+                [key: string]: string;
+              };
+            };
             version?: number;
           };
         };
@@ -1771,6 +1934,23 @@ export interface paths {
                 perSpace: number;
               };
               forwardHeaders: string[];
+              tools: string[] | null;
+              limits: {
+                callsPerMinute: number | null;
+                concurrent: number | null;
+              };
+              identity: {
+                /** @enum {string} */
+                mode: "off" | "forward" | "verify";
+                header: string;
+                bearer: boolean;
+                issuer: string | null;
+                audience: string | null;
+                jwksUrl: string | null;
+                claimHeaders: {
+                  [key: string]: string;
+                };
+              };
               discovery:
                 | {
                     /** @enum {boolean} */
@@ -1916,6 +2096,23 @@ export interface paths {
                 perSpace: number;
               };
               forwardHeaders: string[];
+              tools: string[] | null;
+              limits: {
+                callsPerMinute: number | null;
+                concurrent: number | null;
+              };
+              identity: {
+                /** @enum {string} */
+                mode: "off" | "forward" | "verify";
+                header: string;
+                bearer: boolean;
+                issuer: string | null;
+                audience: string | null;
+                jwksUrl: string | null;
+                claimHeaders: {
+                  [key: string]: string;
+                };
+              };
               discovery:
                 | {
                     /** @enum {boolean} */
@@ -2114,8 +2311,17 @@ export interface paths {
                 updatedAt: string;
                 lastUsedAt: string | null;
                 lastRotatedAt: string | null;
+                /** @description The space's narrowing of the instance's tools; null: the instance's */
+                tools: string[] | null;
+                /** @description The space's own limits; a value left out is the instance's */
+                limits: {
+                  callsPerMinute?: number | null;
+                  concurrent?: number | null;
+                };
                 calls: number;
                 errors: number;
+                /** @description Calls refused for being past the space's rate limits */
+                limited: number;
                 sync: {
                   /** @enum {string} */
                   status: "queued" | "running" | "synced" | "failed" | "cancelled";
@@ -2197,6 +2403,8 @@ export interface paths {
             headers?: {
               [key: string]: string;
             };
+            /** @description Narrows the instance's tools for this space; null: the instance's */
+            tools?: string[] | null;
             /** @default true */
             enabled?: boolean;
             /**
@@ -2234,8 +2442,17 @@ export interface paths {
               updatedAt: string;
               lastUsedAt: string | null;
               lastRotatedAt: string | null;
+              /** @description The space's narrowing of the instance's tools; null: the instance's */
+              tools: string[] | null;
+              /** @description The space's own limits; a value left out is the instance's */
+              limits: {
+                callsPerMinute?: number | null;
+                concurrent?: number | null;
+              };
               calls: number;
               errors: number;
+              /** @description Calls refused for being past the space's rate limits */
+              limited: number;
               sync: {
                 /** @enum {string} */
                 status: "queued" | "running" | "synced" | "failed" | "cancelled";
@@ -2279,8 +2496,17 @@ export interface paths {
               updatedAt: string;
               lastUsedAt: string | null;
               lastRotatedAt: string | null;
+              /** @description The space's narrowing of the instance's tools; null: the instance's */
+              tools: string[] | null;
+              /** @description The space's own limits; a value left out is the instance's */
+              limits: {
+                callsPerMinute?: number | null;
+                concurrent?: number | null;
+              };
               calls: number;
               errors: number;
+              /** @description Calls refused for being past the space's rate limits */
+              limited: number;
               sync: {
                 /** @enum {string} */
                 status: "queued" | "running" | "synced" | "failed" | "cancelled";
@@ -2448,6 +2674,12 @@ export interface paths {
             };
             /** Format: date-time */
             expiresAt?: string | null;
+            /** @description Narrows the instance's tools for this space; null: the instance's */
+            tools?: string[] | null;
+            limits?: {
+              callsPerMinute?: number | null;
+              concurrent?: number | null;
+            };
             version?: number;
           };
         };
@@ -2479,8 +2711,17 @@ export interface paths {
               updatedAt: string;
               lastUsedAt: string | null;
               lastRotatedAt: string | null;
+              /** @description The space's narrowing of the instance's tools; null: the instance's */
+              tools: string[] | null;
+              /** @description The space's own limits; a value left out is the instance's */
+              limits: {
+                callsPerMinute?: number | null;
+                concurrent?: number | null;
+              };
               calls: number;
               errors: number;
+              /** @description Calls refused for being past the space's rate limits */
+              limited: number;
               sync: {
                 /** @enum {string} */
                 status: "queued" | "running" | "synced" | "failed" | "cancelled";
@@ -2603,8 +2844,17 @@ export interface paths {
               updatedAt: string;
               lastUsedAt: string | null;
               lastRotatedAt: string | null;
+              /** @description The space's narrowing of the instance's tools; null: the instance's */
+              tools: string[] | null;
+              /** @description The space's own limits; a value left out is the instance's */
+              limits: {
+                callsPerMinute?: number | null;
+                concurrent?: number | null;
+              };
               calls: number;
               errors: number;
+              /** @description Calls refused for being past the space's rate limits */
+              limited: number;
               sync: {
                 /** @enum {string} */
                 status: "queued" | "running" | "synced" | "failed" | "cancelled";
@@ -3086,6 +3336,8 @@ export interface paths {
               headers?: {
                 [key: string]: string;
               };
+              /** @description Narrows the instances' tools in this space; null: all */
+              tools?: string[] | null;
             }[];
           };
         };
@@ -3659,6 +3911,7 @@ export interface components {
       | "url_conflict"
       | "unknown_required_column"
       | "tools_incompatible"
+      | "identity_unsupported"
       | "sync_not_started"
       | "sync_not_queued"
       | "sync_failed"
@@ -3669,7 +3922,11 @@ export interface components {
       | "credential_missing"
       | "credential_invalid"
       | "credential_expired"
+      | "identity_missing"
+      | "identity_expired"
+      | "identity_invalid"
       | "credential_wrong_instance"
+      | "tool_not_allowed"
       | "access_disabled"
       | "instance_disabled"
       | "streams_not_allowed"
@@ -3684,6 +3941,9 @@ export interface components {
       | "upstream_answer_too_large"
       | "upstream_redirect"
       | "gateway_unavailable"
+      | "identity_unconfigured"
+      | "identity_keys_unreachable"
+      | "limits_unavailable"
       | "port_in_use";
   };
   responses: never;

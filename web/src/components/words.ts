@@ -151,6 +151,8 @@ export const ERROR_WORDS: Record<ErrorCode, string> = {
     "A tool someone added in Dify already points at this gateway URL; Spacegate leaves it alone. Delete it in Dify, then sync again.",
   unknown_required_column: "Dify's table has a required column Spacegate does not know how to fill.",
   tools_incompatible: "The upstream's tool list cannot be stored in this Dify.",
+  identity_unsupported:
+    "This Dify cannot send each user's identity (Dify Enterprise 1.15+): set the instance's identity to off, or upgrade Dify.",
   sync_not_started: "The space could not be prepared for the sync. Retry the job.",
   sync_not_queued: "The sync could not be queued for this space. Retry the job.",
   sync_failed: "The sync failed on Spacegate's side; it has been logged. Retry the job.",
@@ -162,6 +164,10 @@ export const ERROR_WORDS: Record<ErrorCode, string> = {
   credential_invalid: "The gateway credential is not valid: rotated, removed or mistyped.",
   credential_expired: "The gateway credential has expired.",
   credential_wrong_instance: "The credential belongs to another MCP server.",
+  tool_not_allowed: "The tool is not allowed in this space.",
+  identity_missing: "The call carried no user identity, which this MCP server needs.",
+  identity_expired: "The user's identity token has expired.",
+  identity_invalid: "The user's identity token is not valid for this MCP server.",
   access_disabled: "Access is disabled for this space.",
   instance_disabled: "The instance is disabled.",
   streams_not_allowed: "This instance does not allow long-lived streams through the gateway.",
@@ -176,5 +182,8 @@ export const ERROR_WORDS: Record<ErrorCode, string> = {
   upstream_answer_too_large: "The MCP server's answer was larger than the gateway accepts.",
   upstream_redirect: "The MCP server answered with a redirect, which the gateway does not follow.",
   gateway_unavailable: "The gateway could not look up the credential; try again shortly.",
+  identity_unconfigured: "The MCP server's identity verification is not set up.",
+  identity_keys_unreachable: "The identity provider's keys could not be fetched; try again shortly.",
+  limits_unavailable: "The gateway could not count the call against the space's limits; try again shortly.",
   port_in_use: "The port is already in use: another Spacegate or its demo may be running.",
 };
