@@ -67,7 +67,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   const admitByPolicy = createPolicy({
     counter: options.limitCounter ?? memoryCounter(now),
     now,
-    jwksCacheMs: options.jwksCacheMs,
+    jwks: options.jwks,
   });
 
   return async function gateway(request) {

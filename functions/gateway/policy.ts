@@ -38,9 +38,13 @@ const toolOf = (message: Message) => (message.method === "tools/call" ? message.
  * the calling user's identity (`identity.ts`), the tools it may call and see, and its calls per
  * minute and in flight (counted by a `LimitCounter`).
  */
-export function createPolicy(options: { counter: LimitCounter; now: () => number; jwksCacheMs?: number }) {
+export function createPolicy(options: {
+  counter: LimitCounter;
+  now: () => number;
+  jwks?: { cacheMs?: number; cooldownMs?: number };
+}) {
   const { counter, now } = options;
-  const identify = createIdentity({ cacheMs: options.jwksCacheMs });
+  const identify = createIdentity(options.jwks);
   // A grant is the same object for as long as its lookup is cached: its allowed set is built once.
   const allowedSets = new WeakMap<
     GatewayGrant,

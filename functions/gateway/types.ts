@@ -94,8 +94,11 @@ export interface GatewayOptions {
   maxBodyBytes?: number;
   /** Where rate limits are counted: in this process unless given (DynamoDB on Lambda). */
   limitCounter?: LimitCounter;
-  /** How long a JWKS fetched for identity verification is kept before it is fetched again. */
-  jwksCacheMs?: number;
+  /**
+   * Identity verification's key sets: how long one is kept, and how long after a fetch a token
+   * signed with an unknown key waits before the set is fetched again.
+   */
+  jwks?: { cacheMs?: number; cooldownMs?: number };
   /** How requests reach the upstream: node:http by default, undici's pools on a long-running host. */
   upstream?: UpstreamClient;
 }
