@@ -32,7 +32,11 @@ export const CheckResult = z.discriminatedUnion("ok", [
     capabilities: z.object({
       timeouts: z.boolean(),
       headers: z.boolean(),
-      identityMode: z.boolean(),
+      identityMode: z
+        .boolean()
+        .describe(
+          "Dify sends each user's SSO token (identity_mode, Enterprise 1.15+); without it, instances whose identity is forward or verify fail to sync here with identity_unsupported",
+        ),
       transport: z.boolean().describe("Dify picks the transport from a column, which Spacegate fills"),
       serverIdentifierMaxLength: z.number().int(),
     }),
