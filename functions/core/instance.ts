@@ -13,7 +13,7 @@ import {
 } from "./headers";
 import { createId, idPattern } from "./id";
 import { discoverTools, ToolsSnapshot } from "./mcp/discover";
-import { type IdentitySettings, identityOff, type RateLimits, ssoTokenHeader, type ToolList } from "./policy";
+import { type IdentitySettings, identityOff, type RateLimits, type ToolList } from "./policy";
 import { getRuntime } from "./runtime";
 import { InstanceInput } from "./schemas";
 import { Keys } from "./store/keys";

@@ -47,10 +47,17 @@ describe.each<DifyLevel>(["1.9.0", "1.15.0"])("tool policy and identity in Dify 
   const toolsIn = async (spaceId: string) =>
     (JSON.parse((await rowOf(spaceId)).tools) as Array<{ name: string }>).map((tool) => tool.name);
   const access = (spaceId: string) => `/api/instances/${instanceId}/access/${platformId}/${spaceId}`;
-  const accessInfo = async (spaceId: string) =>
-    (
-      (await t.request("GET", `/api/instances/${instanceId}/access`)).body.items as Array<{ spaceId: string }>
-    ).find((item) => item.spaceId === spaceId) as Record<string, any>;
+  type AccessView = {
+    spaceId: string;
+    tools: string[] | null;
+    limits: object;
+    limited: number;
+    sync: { status: string; error?: { code: string } };
+  };
+  const accessInfo = async (spaceId: string) => {
+    const items = (await t.request("GET", `/api/instances/${instanceId}/access`)).body.items as AccessView[];
+    return items.find((item) => item.spaceId === spaceId)!;
+  };
 
   it("writes only a space's chosen tools into its row, and the gateway lists and calls only those", async () => {
     const [narrow, whole] = dify.spaces;
