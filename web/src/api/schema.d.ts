@@ -227,6 +227,7 @@ export interface paths {
                       capabilities: {
                         timeouts: boolean;
                         headers: boolean;
+                        /** @description Dify sends each user's SSO token (identity_mode, Enterprise 1.15+); without it, instances whose identity is forward or verify fail to sync here with identity_unsupported */
                         identityMode: boolean;
                         /** @description Dify picks the transport from a column, which Spacegate fills */
                         transport: boolean;
@@ -372,6 +373,7 @@ export interface paths {
                     capabilities: {
                       timeouts: boolean;
                       headers: boolean;
+                      /** @description Dify sends each user's SSO token (identity_mode, Enterprise 1.15+); without it, instances whose identity is forward or verify fail to sync here with identity_unsupported */
                       identityMode: boolean;
                       /** @description Dify picks the transport from a column, which Spacegate fills */
                       transport: boolean;
@@ -508,6 +510,7 @@ export interface paths {
                   capabilities: {
                     timeouts: boolean;
                     headers: boolean;
+                    /** @description Dify sends each user's SSO token (identity_mode, Enterprise 1.15+); without it, instances whose identity is forward or verify fail to sync here with identity_unsupported */
                     identityMode: boolean;
                     /** @description Dify picks the transport from a column, which Spacegate fills */
                     transport: boolean;
@@ -638,6 +641,7 @@ export interface paths {
                     capabilities: {
                       timeouts: boolean;
                       headers: boolean;
+                      /** @description Dify sends each user's SSO token (identity_mode, Enterprise 1.15+); without it, instances whose identity is forward or verify fail to sync here with identity_unsupported */
                       identityMode: boolean;
                       /** @description Dify picks the transport from a column, which Spacegate fills */
                       transport: boolean;
@@ -843,6 +847,7 @@ export interface paths {
                     capabilities: {
                       timeouts: boolean;
                       headers: boolean;
+                      /** @description Dify sends each user's SSO token (identity_mode, Enterprise 1.15+); without it, instances whose identity is forward or verify fail to sync here with identity_unsupported */
                       identityMode: boolean;
                       /** @description Dify picks the transport from a column, which Spacegate fills */
                       transport: boolean;
@@ -1002,6 +1007,7 @@ export interface paths {
                     capabilities: {
                       timeouts: boolean;
                       headers: boolean;
+                      /** @description Dify sends each user's SSO token (identity_mode, Enterprise 1.15+); without it, instances whose identity is forward or verify fail to sync here with identity_unsupported */
                       identityMode: boolean;
                       /** @description Dify picks the transport from a column, which Spacegate fills */
                       transport: boolean;
