@@ -30,6 +30,7 @@ import {
 import { platformsQuery } from "../queries";
 import { navigate } from "../router";
 import { loadSchemas } from "../schemas";
+import { GrantPolicy } from "./policy-fields";
 import { Sparkline } from "./usage";
 
 const accessKey = (instanceId: string) => ["access", instanceId];
@@ -394,6 +395,7 @@ function GrantCard({
           )}
         </div>
       </details>
+      <GrantPolicy grant={grant} onSaved={refresh} />
 
       {failure && (
         <InlineError

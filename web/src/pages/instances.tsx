@@ -42,6 +42,7 @@ import { instancesQuery } from "../queries";
 import { Link, navigate } from "../router";
 import { loadSchemas } from "../schemas";
 import { AccessPanel } from "./access";
+import { PolicyFields, type PolicyState, policyBody, policyInitial } from "./policy-fields";
 import { UsagePanel } from "./usage";
 
 const instanceQuery = (id: string) => ({
@@ -480,6 +481,7 @@ type FormState = {
   sseReadTimeout: string;
   enabled: boolean;
   streamsOnLambda: boolean;
+  policy: PolicyState;
 };
 
 const initial = (instance?: Instance): FormState => ({
@@ -495,6 +497,7 @@ const initial = (instance?: Instance): FormState => ({
   sseReadTimeout: String(instance?.timeouts.sseReadTimeout ?? 300),
   enabled: instance?.enabled ?? true,
   streamsOnLambda: instance?.streams.onLambda ?? false,
+  policy: policyInitial(instance),
 });
 
 /** Where a form field's errors are reported; headers are matched by name instead. */
@@ -531,6 +534,7 @@ function InstanceForm({ instance }: { instance?: Instance }) {
       icon: { emoji: form.emoji.trim() || "🔗", background: form.background },
       timeouts: { timeout: seconds(form.timeout), sseReadTimeout: seconds(form.sseReadTimeout) },
       enabled: form.enabled,
+      ...policyBody(form.policy),
       // The duration and per-space limits are kept as they are; the API sets their defaults.
       ...(instance
         ? { streams: { ...instance.streams, onLambda: form.streamsOnLambda } }
@@ -759,6 +763,10 @@ function InstanceForm({ instance }: { instance?: Instance }) {
           </span>
         </div>
       </details>
+      <details className="advanced" open={hasPolicyErrors(fieldErrors) || undefined}>
+        <summary>Tools, limits and identity</summary>
+        <PolicyFields state={form.policy} onChange={(policy) => set("policy", policy)} errors={fieldErrors} />
+      </details>
       {hasErrors(fieldErrors) && (
         <p className="field-error" role="alert">
           Nothing was sent: correct the fields marked above.
@@ -789,6 +797,9 @@ function InstanceForm({ instance }: { instance?: Instance }) {
     </form>
   );
 }
+
+const hasPolicyErrors = (errors: FieldErrors) =>
+  Object.keys(errors).some((path) => /^(tools|limits|identity)\b/.test(path));
 
 const hasAdvancedErrors = (errors: FieldErrors) =>
   Object.keys(errors).some((path) => path.startsWith("icon.") || path.startsWith("timeouts."));

@@ -6,6 +6,7 @@ import {
   Button,
   EmptyState,
   ErrorState,
+  Field,
   type HeaderRow,
   HeadersEditor,
   headerRow,
@@ -32,6 +33,7 @@ import { Link, navigate } from "../router";
 import { loadSchemas, mask } from "../schemas";
 import { syncBlocker } from "./instances";
 import { OwnerCell, SpaceStatus } from "./platforms";
+import { toolList } from "./policy-fields";
 
 /** The instances' default headers, merged: name → masked value (the first instance's wins). */
 const defaultHeaders = (instances: Instance[]) => {
@@ -50,6 +52,7 @@ export function SyncWizardPage({ instanceIds }: { instanceIds: string[] }) {
   const [platformId, setPlatformId] = useState<string | null>(null);
   const [spaces, setSpaces] = useState<Map<string, Space>>(new Map());
   const [headers, setHeaders] = useState<Map<string, HeaderRow[]>>(new Map());
+  const [tools, setTools] = useState<Map<string, string>>(new Map());
   const [reviewing, setReviewing] = useState(false);
   const queryClient = useQueryClient();
   const toast = useToast();
@@ -85,9 +88,12 @@ export function SyncWizardPage({ instanceIds }: { instanceIds: string[] }) {
       instanceIds: selectedInstances.map((instance) => instance.id),
       spaces: chosenSpaces.map((space) => {
         const values = headerValues(rowsFor(space.id));
-        return Object.keys(values).length > 0
-          ? { spaceId: space.id, headers: values }
-          : { spaceId: space.id };
+        const allowed = toolList(tools.get(space.id) ?? "");
+        return {
+          spaceId: space.id,
+          ...(Object.keys(values).length > 0 ? { headers: values } : {}),
+          ...(allowed ? { tools: allowed } : {}),
+        };
       }),
     };
     const unnamed = Object.assign(
@@ -234,7 +240,7 @@ export function SyncWizardPage({ instanceIds }: { instanceIds: string[] }) {
           )}
         </WizardStep>
 
-        <WizardStep number={4} title="Pass-through headers per space">
+        <WizardStep number={4} title="Headers and tools per space">
           {spaces.size === 0 ? (
             <p className="muted">Choose spaces first.</p>
           ) : (
@@ -265,6 +271,21 @@ export function SyncWizardPage({ instanceIds }: { instanceIds: string[] }) {
                         errors={errorsUnder(own, "headers")}
                         error={own.headers}
                       />
+                      <Field
+                        label={`Tools for ${space.name}`}
+                        hint="Names separated by commas; empty gives the space every tool the instance allows."
+                        error={own.tools}
+                      >
+                        {(props) => (
+                          <input
+                            {...props}
+                            value={tools.get(space.id) ?? ""}
+                            onChange={(event) =>
+                              setTools((current) => new Map(current).set(space.id, event.target.value))
+                            }
+                          />
+                        )}
+                      </Field>
                     </details>
                   );
                 })}
