@@ -817,11 +817,19 @@ export namespace Sync {
    * every space it is in. A row that already holds the current tools and was not touched in Dify
    * is left alone; a stale tool list or a row deleted or edited in Dify is rewritten.
    */
-  export async function refresh(): Promise<
-    Array<{ instanceId: string; changed: boolean; jobs: number; error?: string }>
-  > {
+  /** What the refresh did for one instance; `heldBack` are new tools its allow-list does not name. */
+  export type RefreshResult = {
+    instanceId: string;
+    changed: boolean;
+    jobs: number;
+    newTools?: string[];
+    heldBack?: string[];
+    error?: string;
+  };
+
+  export async function refresh(): Promise<RefreshResult[]> {
     const { store } = getRuntime();
-    const results: Array<{ instanceId: string; changed: boolean; jobs: number; error?: string }> = [];
+    const results: RefreshResult[] = [];
     for await (const instance of store.all<Instance.Stored>(Keys.instances())) {
       if (!instance.firstSyncedAt || !instance.enabled) continue;
       try {
@@ -839,7 +847,17 @@ export namespace Sync {
             keepDays: 7,
           }),
         );
-        results.push({ instanceId: instance.id, changed, jobs: jobs.length });
+        // A tool new upstream reaches only spaces without a list of their own, and none past the instance's.
+        const known = new Set(before?.tools.map((tool) => tool.name));
+        const newTools = snapshot.tools.map((tool) => tool.name).filter((name) => before && !known.has(name));
+        const heldBack = instance.tools ? newTools.filter((name) => !instance.tools?.includes(name)) : [];
+        if (newTools.length > 0)
+          logger.info("new tools upstream", {
+            instanceId: instance.id,
+            newTools,
+            notAllowedByInstance: heldBack,
+          });
+        results.push({ instanceId: instance.id, changed, jobs: jobs.length, newTools, heldBack });
       } catch (error) {
         results.push({
           instanceId: instance.id,

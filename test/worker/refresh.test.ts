@@ -48,7 +48,9 @@ describe("the scheduled refresh", () => {
     const results = await handler();
     await t.queue.idle();
 
-    expect(results).toEqual([{ instanceId, changed: true, jobs: 1 }]);
+    expect(results).toEqual([
+      { instanceId, changed: true, jobs: 1, newTools: ["add", "slow", "headers"], heldBack: [] },
+    ]);
     expect((await Instance.tools(instanceId))?.tools).toHaveLength(snapshot.tools.length);
     expect(await row(a!.id)).toEqual(before);
     const repaired = await row(b!.id);
@@ -73,5 +75,30 @@ describe("the scheduled refresh", () => {
     await handler();
     await t.queue.idle();
     expect(JSON.parse((await row(a.id))!.tools).length).toBeGreaterThan(0);
+  });
+
+  it("keeps a tool new upstream out of an instance with an allow-list, and says so", async () => {
+    const a = dify.spaces[0]!;
+    await t.request("PATCH", `/api/instances/${instanceId}`, { tools: ["echo", "add"] });
+    await t.queue.idle();
+    const snapshot = (await Instance.tools(instanceId))!;
+    await Instance.keepTools(instanceId, { ...snapshot, tools: snapshot.tools.slice(0, 1) });
+
+    const results = await handler();
+    await t.queue.idle();
+
+    expect(results).toEqual([
+      {
+        instanceId,
+        changed: true,
+        jobs: 1,
+        newTools: ["add", "slow", "headers"],
+        heldBack: ["slow", "headers"],
+      },
+    ]);
+    expect(JSON.parse((await row(a.id))!.tools).map((tool: { name: string }) => tool.name)).toEqual([
+      "echo",
+      "add",
+    ]);
   });
 });
