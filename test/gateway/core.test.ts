@@ -1,6 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
 import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
 import { brotliCompressSync, gzipSync } from "node:zlib";
 import { serve } from "@hono/node-server";
 import {
@@ -26,7 +25,7 @@ import { createPooledUpstream } from "../../functions/gateway/upstream-pooled";
 import { startMcpUpstream } from "../support/mcp-upstream";
 import { startMcpUpstreamV2 } from "../support/mcp-upstream-v2";
 import { type RawExchange, startRawUpstream } from "../support/raw-upstream";
-import { MemoryResolver, manualTimers } from "./fixtures";
+import { listenOnLoopback, MemoryResolver, manualTimers } from "./fixtures";
 
 const pooledUpstream = createPooledUpstream();
 afterAll(() => pooledUpstream.close());
@@ -41,16 +40,7 @@ const newCredential = () => `sg_${randomBytes(32).toString("base64url")}`;
 
 /** Serves the gateway as the local product does: straight from a node:http listener. */
 async function serveNode(gateway: Gateway) {
-  const server = createServer(nodeGateway(gateway));
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  cleanups.push(
-    () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  );
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return listenOnLoopback(createServer(nodeGateway(gateway)), cleanups);
 }
 
 /** Serves the gateway as a web-standard fetch handler, on @hono/node-server. */

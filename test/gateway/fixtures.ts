@@ -1,3 +1,5 @@
+import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import type {
   GatewayGrant,
   GatewayInstance,
@@ -52,4 +54,17 @@ export function manualTimers() {
     },
   };
   return timers;
+}
+
+/** Listens on a free loopback port until the test's cleanups run; returns the base URL. */
+export async function listenOnLoopback(server: Server, cleanups: Array<() => unknown>) {
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  cleanups.push(
+    () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  );
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }

@@ -1,6 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
 import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import {
   Client as ClientV2,
   StreamableHTTPClientTransport as StreamableHTTPClientTransportV2,
@@ -21,9 +20,9 @@ import {
 import { memoryCounter } from "../../functions/gateway/limits";
 import { nodeGateway } from "../../functions/gateway/node";
 import { requestUpstream } from "../../functions/gateway/upstream";
-import { startMcpUpstream } from "../support/mcp-upstream";
+import { initializeRequest, startMcpUpstream } from "../support/mcp-upstream";
 import { startMcpUpstreamV2 } from "../support/mcp-upstream-v2";
-import { MemoryResolver } from "./fixtures";
+import { listenOnLoopback, MemoryResolver } from "./fixtures";
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
@@ -32,17 +31,7 @@ afterEach(async () => {
 
 const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
 
-async function listen(server: Server) {
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  cleanups.push(
-    () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  );
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-}
+const listen = (server: Server) => listenOnLoopback(server, cleanups);
 
 /** The gateway on node:http, recording the JSON-RPC methods that reached the upstream and the usage. */
 async function startGateway(options: { cooldownMs?: number } = {}) {
@@ -450,16 +439,7 @@ describe("identity", () => {
       fetch(gateway.endpoint("ins_ver", "mcp"), {
         method: "POST",
         headers: { ...mcpHeaders(credential), ...(sso ? { "x-dify-sso-access-token": sso } : {}) },
-        body: JSON.stringify({
-          jsonrpc: "2.0",
-          id: 1,
-          method: "initialize",
-          params: {
-            protocolVersion: "2025-06-18",
-            capabilities: {},
-            clientInfo: { name: "Dify", version: "1" },
-          },
-        }),
+        body: initializeRequest(),
       });
     const codeOf = async (response: Response) => [
       response.status,
