@@ -781,6 +781,18 @@ export namespace Sync {
     return info;
   }
 
+  /** Edits a space's access; a change of its tools reaches its row in Dify, which lists only those. */
+  export async function patchAccess(
+    instanceId: string,
+    platformId: string,
+    spaceId: string,
+    input: Access.Patch,
+  ): Promise<Access.Stored> {
+    const grant = await Access.patch(instanceId, platformId, spaceId, input);
+    if (input.tools !== undefined) await resyncSpace(instanceId, platformId, spaceId, "tools_changed");
+    return grant;
+  }
+
   /** Issues a space a new credential and, as Dify holds the credential, gives Dify the new one. */
   export async function rotateAccess(
     instanceId: string,

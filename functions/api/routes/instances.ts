@@ -191,10 +191,7 @@ export const instances = router()
     }),
     async (c) => {
       const { id, platformId, spaceId } = c.req.valid("param");
-      const patch = c.req.valid("json");
-      const grant = await Access.patch(id, platformId, spaceId, patch);
-      // The space's row in Dify lists only the tools it may use.
-      if (patch.tools !== undefined) await Sync.resyncSpace(id, platformId, spaceId, "tools_changed");
+      const grant = await Sync.patchAccess(id, platformId, spaceId, c.req.valid("json"));
       return c.json(Access.toInfo(grant), 200);
     },
   )
