@@ -210,7 +210,11 @@ export namespace InstanceInput {
   const headerName = z
     .string()
     .regex(/^[A-Za-z0-9-]{1,100}$/, "A header name of letters, digits and - only")
-    .transform((name) => name.toLowerCase());
+    .transform((name) => name.toLowerCase())
+    .refine(
+      (name) => !RESERVED_HEADERS.has(name) && !name.startsWith("mcp-"),
+      "The gateway sets this header itself",
+    );
   export const Identity = z
     .object({
       mode: z

@@ -869,7 +869,12 @@ export namespace Sync {
             newTools,
             notAllowedByInstance: heldBack,
           });
-        results.push({ instanceId: instance.id, changed, jobs: jobs.length, newTools, heldBack });
+        results.push({
+          instanceId: instance.id,
+          changed,
+          jobs: jobs.length,
+          ...(newTools.length > 0 ? { newTools, heldBack } : {}),
+        });
       } catch (error) {
         results.push({
           instanceId: instance.id,

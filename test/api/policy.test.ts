@@ -137,12 +137,18 @@ describe.each<DifyLevel>(["1.9.0", "1.15.0"])("tool policy and identity in Dify 
     }
   });
 
-  it("refuses verification without an issuer, audience and JWKS URL, naming each", async () => {
+  it("refuses verification without an issuer, audience and JWKS URL, and a claim sent as a header the gateway sets", async () => {
     const refused = await t.request("PATCH", `/api/instances/${instanceId}`, {
       identity: { mode: "verify" },
     });
 
+    const reserved = await t.request("PATCH", `/api/instances/${instanceId}`, {
+      identity: { mode: "forward", claimHeaders: { sub: "Content-Length" } },
+    });
+
     expect(refused.status).toBe(400);
     expect(JSON.stringify(refused.body)).toContain("jwksUrl");
+    expect(reserved.status).toBe(400);
+    expect(JSON.stringify(reserved.body)).toContain("The gateway sets this header itself");
   });
 });
