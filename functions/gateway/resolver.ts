@@ -133,7 +133,8 @@ export function usageWriter(store: Store) {
             add: {
               calls: entry.calls,
               errors: entry.errors,
-              ...(entry.limited ? { limited: entry.limited } : {}),
+              // Calls past the space's rate limits, beside the errors they also count as.
+              limited: entry.hours.reduce((sum, hour) => sum + hour.limited, 0),
             },
           },
         ),

@@ -8,8 +8,6 @@ export interface UsageEntry {
   spaceId: string;
   calls: number;
   errors: number;
-  /** Calls refused for being past the space's rate limits, when there were any. */
-  limited?: number;
   /** ISO timestamp of the last call served in this entry; null when every one was refused. */
   lastUsedAt: string | null;
   /** The entry's calls per hour: `hour` is the hour's start, ISO. */

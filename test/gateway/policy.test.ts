@@ -228,7 +228,9 @@ describe("tool policy", () => {
       [2, "tool_not_allowed"],
     ]);
     expect(gateway.upstreamMethods).toEqual([]);
-    expect(gateway.usage).toEqual([{ spaceId: "spc_a", outcome: { error: true, refused: true } }]);
+    expect(gateway.usage).toMatchObject([
+      { spaceId: "spc_a", outcome: { refused: true, outcome: "refused" } },
+    ]);
   });
 });
 
@@ -279,8 +281,8 @@ describe("rate limits", () => {
     expect(error.error.message).toContain("2 tool calls a minute");
     expect(roomyThird.map((response) => response.status)).toEqual([200, 200, 200]);
     expect(nextMinute.status).toBe(200);
-    expect(gateway.usage.filter((entry) => entry.outcome.limited)).toEqual([
-      { spaceId: "spc_busy", outcome: { error: false, limited: true } },
+    expect(gateway.usage.filter((entry) => entry.outcome.outcome === "limited")).toMatchObject([
+      { spaceId: "spc_busy", outcome: { status: 429 } },
     ]);
     expect(gateway.upstreamMethods.filter((method) => method === "tools/call echo")).toHaveLength(7);
   });
