@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { copyFile, mkdir } from "node:fs/promises";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
@@ -54,10 +55,20 @@ export type LambdaNodejs = {
   };
 };
 
+/**
+ * Packages installed beside a bundle instead of bundled in it, at the version this checkout tested:
+ * jose verifies identity tokens for the few instances that ask, and would otherwise add to every
+ * gateway cold start.
+ */
+const installed = (name: string) =>
+  (JSON.parse(readFileSync(path.join("node_modules", name, "package.json"), "utf8")) as { version: string })
+    .version;
+
 export const lambdaNodejs = {
   format: "esm",
   minify: true,
   plugins: "bundle.plugins.mjs",
+  install: { jose: installed("jose") },
   // keepNames is SST's default; nothing here reads function names at run time.
   esbuild: { mainFields: ["module", "main"], keepNames: false },
 } satisfies LambdaNodejs;

@@ -1,10 +1,20 @@
-import { createRemoteJWKSet, errors, type JWTPayload, jwtVerify } from "jose";
+import type { createRemoteJWKSet, JWTPayload } from "jose";
 import type { ErrorCode } from "../core/errors";
 import type { IdentitySettings } from "../core/policy";
 import { headerValue, type IncomingHeaders } from "./headers";
 import { type Refusal, refusal } from "./refusals";
 
 type KeySet = ReturnType<typeof createRemoteJWKSet>;
+
+/**
+ * jose is loaded on the first token to verify: on Lambda it is installed beside the bundle rather
+ * than in it (bundle.config.ts), so a gateway that verifies nothing never loads it.
+ */
+let jose: Promise<typeof import("jose")> | undefined;
+const loadJose = () => {
+  jose ??= import("jose");
+  return jose;
+};
 
 const challenge = (error: string) => ({
   "www-authenticate": `Bearer realm="spacegate-identity", error="${error}"`,
@@ -30,7 +40,7 @@ const headerSafe = /^[\t\x20-\x7e\x80-\xff]*$/;
  */
 export function createIdentity(options: { cacheMs?: number; cooldownMs?: number } = {}) {
   const keySets = new Map<string, KeySet>();
-  const keySet = (url: string) => {
+  const keySet = ({ createRemoteJWKSet }: typeof import("jose"), url: string) => {
     let set = keySets.get(url);
     if (set === undefined) {
       set = createRemoteJWKSet(new URL(url), {
@@ -61,9 +71,11 @@ export function createIdentity(options: { cacheMs?: number; cooldownMs?: number 
       );
     if (!settings.jwksUrl || !settings.issuer || !settings.audience)
       return refusal("identity_unconfigured", "The MCP server's identity verification is not set up.");
+    const library = await loadJose();
+    const { errors } = library;
     let payload: JWTPayload;
     try {
-      ({ payload } = await jwtVerify(token, keySet(settings.jwksUrl), {
+      ({ payload } = await library.jwtVerify(token, keySet(library, settings.jwksUrl), {
         issuer: settings.issuer,
         audience: settings.audience,
       }));
