@@ -12,6 +12,7 @@ import { bearerToken } from "./bearer-token";
 import { clientIp } from "./client-ip";
 import { docs } from "./docs";
 import { onError } from "./errors";
+import { requireRole } from "./roles";
 import { json, router } from "./router";
 import { audit } from "./routes/audit";
 import { auth } from "./routes/auth";
@@ -21,7 +22,15 @@ import { platforms } from "./routes/platforms";
 import { syncs } from "./routes/syncs";
 import { usage } from "./routes/usage";
 
-const PUBLIC_PATHS = new Set(["/api/auth/login", "/api/health", "/api/openapi.json", "/api/docs"]);
+const PUBLIC_PATHS = new Set([
+  "/api/auth/login",
+  "/api/auth/methods",
+  "/api/auth/sso/start",
+  "/api/auth/sso/callback",
+  "/api/health",
+  "/api/openapi.json",
+  "/api/docs",
+]);
 const isPublic = (path: string) => PUBLIC_PATHS.has(path) || path.startsWith("/api/docs/");
 
 const Health = z.object({ status: z.literal("ok"), version: z.string() });
@@ -78,7 +87,7 @@ export function createApi(options: { corsOrigin?: string; ready?: () => Promise<
   api.use("*", async (c, next) => {
     if (c.req.method === "OPTIONS" || isPublic(c.req.path)) return next();
     const actor = await Auth.verifySession(bearerToken(c.req.header("authorization")));
-    return Actor.run({ ...actor, ip: clientIp(c) }, () => next());
+    return Actor.run({ ...actor, ip: clientIp(c) }, () => requireRole(c, next));
   });
 
   const app = api

@@ -1,9 +1,17 @@
 import { AsyncLocalStorage } from "node:async_hooks";
+import type { Roles } from "./roles";
 
-/** Who is acting: the signed-in admin, or the system itself (worker, scheduler, local CLI). */
+/**
+ * Who is acting: a signed-in person, or the system itself (worker, scheduler, local CLI). A person
+ * signed in with the password is `admin`; one signed in through the identity provider is named by
+ * the issuer's subject and e-mail address.
+ */
 export interface Actor {
   type: "admin" | "system";
   id: string;
+  email?: string;
+  name?: string;
+  role?: Roles.Role;
   ip?: string;
 }
 

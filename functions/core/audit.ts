@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { Actor } from "./actor";
 import { createId } from "./id";
+import { Roles } from "./roles";
 import { getRuntime } from "./runtime";
 import { Filter } from "./store";
 import { Keys } from "./store/keys";
@@ -13,7 +14,15 @@ export namespace Audit {
   export const Event = z.object({
     id: z.string(),
     at: z.string(),
-    actor: z.object({ type: z.enum(["admin", "system"]), id: z.string(), ip: z.string().optional() }),
+    actor: z.object({
+      type: z.enum(["admin", "system"]),
+      /** `admin` for the password, the issuer's subject for single sign-on, or the system part. */
+      id: z.string(),
+      email: z.string().optional(),
+      name: z.string().optional(),
+      role: Roles.Role.optional(),
+      ip: z.string().optional(),
+    }),
     action: z.string(),
     /** `name`: what the target was called when the event was recorded (a space's name, say). */
     target: z.object({ type: TargetType, id: z.string(), name: z.string().optional() }),
@@ -23,6 +32,8 @@ export namespace Audit {
 
   export const ListQuery = z.object({
     action: z.string().max(100).optional(),
+    /** Who acted: an e-mail address, or a subject (`admin` for the password). */
+    actor: z.string().min(1).max(320).optional(),
     targetType: TargetType.optional(),
     targetId: z.string().max(200).optional(),
     since: z.iso.datetime().optional(),
@@ -53,6 +64,9 @@ export namespace Audit {
     const q = ListQuery.parse(query);
     const filter = [
       q.action === undefined ? null : Filter.equals("action", q.action),
+      q.actor === undefined
+        ? null
+        : Filter.equals(q.actor.includes("@") ? "actor.email" : "actor.id", q.actor),
       q.targetType === undefined ? null : Filter.equals("target.type", q.targetType),
       q.targetId === undefined ? null : Filter.equals("target.id", q.targetId),
       q.since === undefined ? null : Filter.atLeast("at", q.since),

@@ -4,6 +4,7 @@ import { z } from "zod";
 import type { Actor } from "./actor";
 import { Audit } from "./audit";
 import { AppError } from "./errors";
+import { Roles } from "./roles";
 import { getRuntime } from "./runtime";
 import { getOrCreateSecret, SecretName } from "./secrets";
 import { Keys } from "./store/keys";
@@ -26,13 +27,28 @@ interface AdminItem {
   epoch?: string;
 }
 
-/** What a session token says, once its signature is checked; anything else is refused. */
-const Claims = z.strictObject({
-  sub: z.literal("admin"),
+const SessionBase = {
   sid: z.string().regex(/^[A-Za-z0-9_-]{22}$/),
   epoch: z.string().max(64),
   exp: z.number().int().positive(),
-});
+};
+
+/**
+ * What a session token says, once its signature is checked; anything else is refused. A password
+ * session is the admin's; a single sign-on session names the person and the role they were given.
+ */
+const Claims = z.union([
+  z.strictObject({ sub: z.literal("admin"), ...SessionBase }),
+  z.strictObject({
+    via: z.literal("sso"),
+    sub: z.string().min(1).max(255),
+    email: z.string().max(320).optional(),
+    name: z.string().max(200).optional(),
+    role: Roles.Role,
+    ...SessionBase,
+  }),
+]);
+type Claims = z.infer<typeof Claims>;
 
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
 /** Stored admin items from before epochs existed bind their sessions to this one. */
@@ -40,7 +56,15 @@ const FIRST_EPOCH = "initial";
 
 export namespace Auth {
   export const Login = z.object({ password: z.string().min(1).max(1024) });
-  export const Session = z.object({ token: z.string(), expiresAt: z.string() });
+  /** The signed-in person as the UI shows them. */
+  export const Person = z.object({
+    id: z.string(),
+    email: z.string().optional(),
+    name: z.string().optional(),
+    role: Roles.Role,
+  });
+  export type Person = z.infer<typeof Person>;
+  export const Session = z.object({ token: z.string(), expiresAt: z.string(), person: Person });
   export type Session = z.infer<typeof Session>;
 
   export async function hashPassword(password: string): Promise<string> {
@@ -123,21 +147,70 @@ export namespace Auth {
    * epoch and carrying its own id, by which it can be signed out.
    */
   export async function login(password: string): Promise<Session> {
-    const { store, config, now } = getRuntime();
+    const { store, config } = getRuntime();
+    if (!config.passwordLogin) throw passwordLoginOff();
     const admin = await store.get<AdminItem>(ADMIN_KEY);
     if (!admin || !(await verifyPassword(password, admin.hash))) {
       throw new AppError("invalid_credentials", "The password is not correct.");
     }
-    const expiresAt = new Date(now().getTime() + config.sessionTtlSeconds * 1000);
-    const claims: z.infer<typeof Claims> = {
-      sub: "admin",
-      sid: randomBytes(16).toString("base64url"),
-      epoch: admin.epoch ?? FIRST_EPOCH,
-      exp: Math.floor(expiresAt.getTime() / 1000),
-    };
-    const body = Buffer.from(JSON.stringify(claims)).toString("base64url");
-    return { token: `${body}.${await sign(body)}`, expiresAt: expiresAt.toISOString() };
+    return issue({ sub: "admin" }, admin);
   }
+
+  /**
+   * A session for a person the identity provider signed in. It follows the password session's rules:
+   * its own id for sign-out, and the admin password's epoch, so changing the password still signs
+   * every session out.
+   */
+  export async function startSession(person: Person): Promise<Session> {
+    const admin = await getRuntime().store.get<AdminItem>(ADMIN_KEY, { consistent: true });
+    return issue(
+      {
+        via: "sso",
+        sub: person.id,
+        role: person.role,
+        ...(person.email ? { email: person.email } : {}),
+        ...(person.name ? { name: person.name } : {}),
+      },
+      admin ?? undefined,
+    );
+  }
+
+  async function issue(
+    who: { sub: "admin" } | Omit<Extract<Claims, { via: "sso" }>, keyof typeof SessionBase>,
+    admin: AdminItem | null | undefined,
+  ): Promise<Session> {
+    const { config, now } = getRuntime();
+    const expiresAt = new Date(now().getTime() + config.sessionTtlSeconds * 1000);
+    const claims = Claims.parse({
+      ...who,
+      sid: randomBytes(16).toString("base64url"),
+      epoch: admin?.epoch ?? FIRST_EPOCH,
+      exp: Math.floor(expiresAt.getTime() / 1000),
+    });
+    const body = Buffer.from(JSON.stringify(claims)).toString("base64url");
+    return {
+      token: `${body}.${await sign(body)}`,
+      expiresAt: expiresAt.toISOString(),
+      person: personOf(claims),
+    };
+  }
+
+  const personOf = (claims: Claims): Person =>
+    "via" in claims
+      ? {
+          id: claims.sub,
+          ...(claims.email ? { email: claims.email } : {}),
+          ...(claims.name ? { name: claims.name } : {}),
+          role: claims.role,
+        }
+      : { id: "admin", role: "admin" };
+
+  const passwordLoginOff = () =>
+    new AppError(
+      "password_login_disabled",
+      "Signing in with the password is turned off here: sign in with single sign-on.",
+      { status: 403 },
+    );
 
   /**
    * The actor a session token stands for; 401 when it is missing, malformed, forged, expired,
@@ -145,7 +218,8 @@ export namespace Auth {
    */
   export async function verifySession(token: string | undefined): Promise<Actor> {
     const claims = await readToken(token);
-    const { store, now } = getRuntime();
+    const { store, now, config } = getRuntime();
+    if (!("via" in claims) && !config.passwordLogin) throw passwordLoginOff();
     if (claims.exp * 1000 <= now().getTime()) {
       throw new AppError("session_expired", "The session has expired. Sign in again.");
     }
@@ -159,7 +233,8 @@ export namespace Auth {
         "This session was signed out, or the admin password has changed since. Sign in again.",
       );
     }
-    return { type: "admin", id: claims.sub };
+    const person = personOf(claims);
+    return { type: "admin", ...person };
   }
 
   /** Signs one session out for good: its id is refused until the token would have expired anyway. */
@@ -169,7 +244,7 @@ export namespace Auth {
     await Audit.record("auth.logout", { type: "session", id: "admin" });
   }
 
-  async function readToken(token: string | undefined): Promise<z.infer<typeof Claims>> {
+  async function readToken(token: string | undefined): Promise<Claims> {
     const invalid = new AppError(
       "unauthorized",
       "Sign in first: send Authorization: Bearer <token> from POST /api/auth/login.",

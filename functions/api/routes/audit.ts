@@ -7,7 +7,7 @@ export const audit = router().openapi(
     method: "get",
     path: "/",
     tags: ["Audit"],
-    summary: "Admin writes, newest first, filtered by action, target or time",
+    summary: "Admin writes, newest first, filtered by person, action, target or time",
     security,
     request: { query: Audit.ListQuery },
     responses: {

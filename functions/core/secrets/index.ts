@@ -16,6 +16,7 @@ export const SecretName = {
   envelopeKeys: "envelope-keys",
   sessionKey: "session-key",
   adminPassword: "admin-password",
+  oidcClientSecret: "oidc-client-secret",
 } as const;
 
 /**

@@ -18,6 +18,7 @@
  * | token index        | token(tokenHash)                                | TOKEN#<tokenHash>     | TOKEN                                    |                     |                        |
  * | rate-limit counter | limit(key)                                      | LIMIT#<key>           | COUNT                                    |                     |                        |
  * | signed-out session | revokedSession(sessionId)                       | SESSION#<sessionId>   | REVOKED                                  |                     |                        |
+ * | sign-in attempt    | ssoAttempt(state)                               | SSO#<state>           | ATTEMPT                                  |                     |                        |
  * | sync jobs          | jobs()                                          | JOB                   | …                                        |                     |                        |
  * | sync job           | job(jobId)                                      | JOB                   | <jobId>                                  |                     |                        |
  * | job's items        | jobItems(jobId)                                 | JOB#<jobId>           | ITEM#…                                   |                     |                        |
@@ -57,6 +58,7 @@ export const Keys = {
   /** A gateway rate-limit counter (`key` names the space, the kind and the window). */
   limit: (key: string) => ({ pk: `LIMIT#${key}`, sk: "COUNT" as const }),
   revokedSession: (sessionId: string) => ({ pk: `SESSION#${sessionId}`, sk: "REVOKED" as const }),
+  ssoAttempt: (state: string) => ({ pk: `SSO#${state}`, sk: "ATTEMPT" as const }),
   jobs: () => collection("JOB"),
   job: (jobId: string) => ({ pk: "JOB", sk: jobId }),
   jobItems: (jobId: string) => collection(`JOB#${jobId}`, { skPrefix: "ITEM#" }),

@@ -74,6 +74,13 @@ export interface paths {
             "application/json": {
               token: string;
               expiresAt: string;
+              person: {
+                id: string;
+                email?: string;
+                name?: string;
+                /** @enum {string} */
+                role: "viewer" | "operator" | "admin";
+              };
             };
           };
         };
@@ -98,6 +105,19 @@ export interface paths {
           content: {
             "application/json": {
               code: components["schemas"]["ErrorCode"];
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+        /** @description Signing in with the password is turned off (`password_login_disabled`). */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": {
+              code: string;
               message: string;
               details?: unknown;
             };
@@ -165,6 +185,271 @@ export interface paths {
         };
       };
     };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/auth/methods": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The ways to sign in here: the password, single sign-on, or both */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description The sign-in methods. */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": {
+              password: boolean;
+              sso: boolean;
+            };
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/auth/sso/start": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Start a single sign-on at the identity provider (authorization code with PKCE) */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Where to send the browser; it comes back to the UI with `code` and `state`. */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": {
+              url: string;
+              state: string;
+            };
+          };
+        };
+        /** @description Single sign-on is not configured (`sso_not_configured`). */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": {
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+        /** @description The identity provider cannot be reached (`sso_unreachable`). */
+        503: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": {
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/auth/sso/callback": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Finish a single sign-on with the `code` and `state` the identity provider sent back */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          "application/json": {
+            code: string;
+            state: string;
+            iss?: string;
+          };
+        };
+      };
+      responses: {
+        /** @description A bearer session token for the person, with their role. */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": {
+              token: string;
+              expiresAt: string;
+              person: {
+                id: string;
+                email?: string;
+                name?: string;
+                /** @enum {string} */
+                role: "viewer" | "operator" | "admin";
+              };
+            };
+          };
+        };
+        /** @description The request is not valid (`invalid_request`); `details` names each field. */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": {
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+        /** @description The identity provider's answer was refused (`sso_refused`). */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": {
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+        /** @description The person has no role here (`sso_no_role`); the message says why. */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": {
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+        /** @description Single sign-on is not configured (`sso_not_configured`). */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": {
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/auth/session": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Who this session is, and their role */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description The signed-in person. */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": {
+              id: string;
+              email?: string;
+              name?: string;
+              /** @enum {string} */
+              role: "viewer" | "operator" | "admin";
+            };
+          };
+        };
+        /** @description Not signed in, or the session expired. */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": {
+              code: string;
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
     delete?: never;
     options?: never;
     head?: never;
@@ -3707,11 +3992,12 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** Admin writes, newest first, filtered by action, target or time */
+    /** Admin writes, newest first, filtered by person, action, target or time */
     get: {
       parameters: {
         query?: {
           action?: string;
+          actor?: string;
           targetType?: "platform" | "instance" | "access" | "sync" | "key" | "session";
           targetId?: string;
           since?: string;
@@ -3739,6 +4025,10 @@ export interface paths {
                   /** @enum {string} */
                   type: "admin" | "system";
                   id: string;
+                  email?: string;
+                  name?: string;
+                  /** @enum {string} */
+                  role?: "viewer" | "operator" | "admin";
                   ip?: string;
                 };
                 action: string;
