@@ -149,7 +149,18 @@ export namespace Sso {
     return { id: claims.sub, ...(email ? { email } : {}), ...(name ? { name } : {}), role };
   }
 
+  /** The ID token claim a check failed on, wherever the libraries put it in the error's causes. */
+  function failedClaim(error: unknown): string | undefined {
+    for (let cause = error, depth = 0; cause && depth < 4; depth++) {
+      const { claim } = (cause as { cause?: { claim?: unknown } }).cause ?? {};
+      if (typeof claim === "string") return claim;
+      cause = (cause as { cause?: unknown }).cause;
+    }
+    return undefined;
+  }
+
   function refused(error: unknown): AppError {
+    const claim = failedClaim(error);
     const reason =
       error instanceof oidc.ResponseBodyError
         ? `${error.error}${error.error_description ? ` (${error.error_description})` : ""}`
@@ -158,7 +169,9 @@ export namespace Sso {
           : "unknown";
     return new AppError(
       "sso_refused",
-      `The identity provider's answer was refused: ${reason.slice(0, 300)}. Sign in again.`,
+      `The identity provider's answer was refused: ${reason.slice(0, 300)}${
+        claim ? ` (the ID token's "${claim.slice(0, 20)}" claim)` : ""
+      }. Sign in again.`,
       { status: 401 },
     );
   }

@@ -10,6 +10,7 @@ import { uiContentSecurityPolicy } from "../../web/csp";
 import { createApi } from "../api/app";
 import { Actor } from "../core/actor";
 import { Auth } from "../core/auth";
+import type { Config } from "../core/config";
 import { AppError } from "../core/errors";
 import { logger } from "../core/log";
 import { Sync } from "../core/sync";
@@ -30,6 +31,8 @@ export interface LocalOptions {
   inMemory?: boolean;
   webDir?: string;
   refreshIntervalMs?: number;
+  /** Settings over those read from the environment (single sign-on, in tests). */
+  config?: Partial<Config>;
 }
 
 const PLACEHOLDER = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Spacegate</title></head>
@@ -49,6 +52,7 @@ export async function startLocal(options: LocalOptions) {
     dataDir: options.dataDir,
     inMemory: options.inMemory,
     config: {
+      ...options.config,
       publicUrl: (options.publicUrl ?? `http://${displayHost(options.host)}:${options.port}`).replace(
         /\/+$/,
         "",

@@ -1,6 +1,7 @@
 import { useQueryClient } from "@tanstack/react-query";
 import { type ReactNode, useEffect, useRef } from "react";
 import { api, session } from "../api/client";
+import { useRole } from "../api/role";
 import { Link, useRoute } from "../router";
 import { BrandMark } from "./icons";
 
@@ -14,6 +15,7 @@ const NAV = [
 export function Shell({ children }: { children: ReactNode }) {
   const route = useRoute();
   const queryClient = useQueryClient();
+  const { person } = useRole();
   const section = route.path[0] === "sync" ? "syncs" : (route.path[0] ?? "platforms");
   const mainRef = useRef<HTMLElement>(null);
   const pathKey = route.path.join("/");
@@ -51,6 +53,11 @@ export function Shell({ children }: { children: ReactNode }) {
             ))}
           </ul>
         </nav>
+        {person && (
+          <span className="small muted" data-testid="signed-in-as">
+            {person.name ?? person.email ?? "Admin"} · {person.role}
+          </span>
+        )}
         <button
           type="button"
           className="btn btn-ghost signout"

@@ -1,6 +1,7 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useMemo, useState } from "react";
 import { api, collect, type Grant, type Instance, unwrap } from "../api/client";
+import { useRole } from "../api/role";
 import {
   Button,
   EmptyState,
@@ -37,6 +38,7 @@ const accessKey = (instanceId: string) => ["access", instanceId];
 
 /** Instance → Config: MCP Access Configuration, one card per space with access. */
 export function AccessPanel({ instance }: { instance: Instance }) {
+  const { can } = useRole();
   const access = useQuery({
     queryKey: accessKey(instance.id),
     queryFn: () =>
@@ -91,7 +93,11 @@ export function AccessPanel({ instance }: { instance: Instance }) {
         <EmptyState
           title="No space has access yet"
           action={
-            <Button variant="primary" onClick={() => navigate(`/sync/new?instances=${instance.id}`)}>
+            <Button
+              variant="primary"
+              hidden={!can("operator")}
+              onClick={() => navigate(`/sync/new?instances=${instance.id}`)}
+            >
               Sync to Dify
             </Button>
           }
@@ -148,6 +154,7 @@ function GrantCard({
   instance: Instance;
   platformName: string;
 }) {
+  const { can } = useRole();
   const queryClient = useQueryClient();
   const toast = useToast();
   const confirm = useConfirm();
@@ -266,7 +273,7 @@ function GrantCard({
         <div className="switch-row">
           <Switch
             checked={grant.enabled}
-            disabled={toggle.isPending}
+            disabled={toggle.isPending || !can("operator")}
             label={`Access for ${space}`}
             onChange={(enabled) => toggle.mutate(enabled)}
           />
@@ -297,6 +304,7 @@ function GrantCard({
         <div className="button-row">
           <Button
             variant="ghost"
+            hidden={!can("operator")}
             busy={reveal.isPending}
             onClick={() => (revealed ? setRevealed(null) : reveal.mutate())}
             aria-label={`${revealed ? "Hide" : "Reveal"} the credential of ${space}`}
@@ -305,6 +313,7 @@ function GrantCard({
           </Button>
           <Button
             variant="ghost"
+            hidden={!can("operator")}
             busy={copy.isPending}
             onClick={() => copy.mutate()}
             aria-label={`Copy the credential of ${space}`}
@@ -313,6 +322,7 @@ function GrantCard({
           </Button>
           <Button
             variant="ghost"
+            hidden={!can("operator")}
             busy={rotate.isPending}
             aria-label={`Rotate the credential of ${space}`}
             onClick={async () => {
@@ -376,7 +386,7 @@ function GrantCard({
         <div className="button-row">
           <Button
             variant="primary"
-            disabled={!headersDirty}
+            disabled={!headersDirty || !can("operator")}
             busy={saveHeaders.isPending}
             onClick={() => void submitHeaders()}
           >
@@ -410,6 +420,7 @@ function GrantCard({
         <Button
           variant="ghost"
           className="danger-text"
+          hidden={!can("operator")}
           busy={remove.isPending}
           aria-label={`Remove ${space}`}
           onClick={async () => {

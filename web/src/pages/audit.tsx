@@ -32,6 +32,7 @@ const ACTIONS: Record<string, string> = {
   "sync.retry": "Sync retried",
   "sync.cancel": "Sync cancelled",
   "keys.rotate": "Encryption key rotated",
+  "auth.login": "Signed in",
   "auth.logout": "Signed out",
 };
 
@@ -92,6 +93,12 @@ function targetName({ target, details }: AuditEvent, names: Names): string {
 }
 
 /** An event's details in words: ids become names, lists are joined. */
+function actorName(actor: AuditEvent["actor"]) {
+  if (actor.type === "system") return `Spacegate (${actor.id})`;
+  if (actor.id === "admin" && !actor.email) return "Admin (password)";
+  return actor.name ?? actor.email ?? actor.id;
+}
+
 function Details({ details, names }: { details: AuditEvent["details"]; names: Names }) {
   const entries = Object.entries(details ?? {}).flatMap(([key, value]): Array<[string, string]> => {
     if (value === undefined) return [];
@@ -126,8 +133,11 @@ export function AuditPage() {
   const [action, setAction] = useState("");
   const [targetType, setTargetType] = useState<TargetType | "">("");
   const [targetId, setTargetId] = useState("");
+  const [person, setPerson] = useState("");
   const debouncedTarget = useDebounced(targetId.trim());
+  const debouncedPerson = useDebounced(person.trim());
   const query: AuditQuery = {
+    actor: debouncedPerson || undefined,
     action: action || undefined,
     targetType: targetType || undefined,
     targetId: debouncedTarget || undefined,
@@ -155,6 +165,17 @@ export function AuditPage() {
         aria-label="Filter the audit log"
         onSubmit={(event) => event.preventDefault()}
       >
+        <Field label="Person" className="field-inline">
+          {(props) => (
+            <input
+              {...props}
+              type="search"
+              placeholder="E-mail or subject"
+              value={person}
+              onChange={(event) => setPerson(event.target.value)}
+            />
+          )}
+        </Field>
         <Field label="Action" className="field-inline">
           {(props) => (
             <select {...props} value={action} onChange={(event) => setAction(event.target.value)}>
@@ -202,7 +223,7 @@ export function AuditPage() {
       ) : all.length === 0 ? (
         <EmptyState
           title={
-            action || targetType || debouncedTarget
+            action || targetType || debouncedTarget || debouncedPerson
               ? "No event matches these filters"
               : "Nothing recorded yet"
           }
@@ -230,9 +251,11 @@ export function AuditPage() {
                     </td>
                     <td data-label="Who">
                       <div className="stack-xs">
-                        <span>
-                          {event.actor.type === "admin" ? "Admin" : `Spacegate (${event.actor.id})`}
-                        </span>
+                        <span>{actorName(event.actor)}</span>
+                        {event.actor.email && event.actor.name && (
+                          <span className="small muted">{event.actor.email}</span>
+                        )}
+                        {event.actor.role && <span className="small muted">{event.actor.role}</span>}
                         {event.actor.ip && <span className="small muted mono">{event.actor.ip}</span>}
                       </div>
                     </td>

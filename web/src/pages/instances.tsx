@@ -8,6 +8,7 @@ import {
   type Tool,
   unwrap,
 } from "../api/client";
+import { useRole } from "../api/role";
 import { InstanceIcon } from "../components/icons";
 import {
   Button,
@@ -79,6 +80,7 @@ export function InstanceHealth({ instance }: { instance: Instance }) {
 }
 
 export function InstancesPage() {
+  const { can } = useRole();
   const instances = useQuery(instancesQuery);
   const [selected, setSelected] = useState<Set<string>>(new Set());
   const all = instances.data ?? [];
@@ -101,14 +103,17 @@ export function InstancesPage() {
           <>
             <Button
               variant={chosen.length > 0 ? "primary" : "default"}
+              hidden={!can("operator")}
               disabled={chosen.length === 0}
               onClick={() => navigate(`/sync/new?instances=${chosen.map((i) => i.id).join(",")}`)}
             >
               Sync to Dify{chosen.length > 0 ? ` (${chosen.length})` : ""}
             </Button>
-            <Link className="btn btn-primary" to="/instances/new">
-              Add instance
-            </Link>
+            {can("admin") && (
+              <Link className="btn btn-primary" to="/instances/new">
+                Add instance
+              </Link>
+            )}
           </>
         }
       />
@@ -120,9 +125,11 @@ export function InstancesPage() {
         <EmptyState
           title="No instances yet"
           action={
-            <Link className="btn btn-primary" to="/instances/new">
-              Add your first instance
-            </Link>
+            can("admin") && (
+              <Link className="btn btn-primary" to="/instances/new">
+                Add your first instance
+              </Link>
+            )
           }
         >
           Register an MCP server by its URL. Spacegate lists its tools, then publishes it into the Dify spaces
@@ -229,6 +236,7 @@ const TABS = [
 ];
 
 export function InstanceDetailPage({ id, tab }: { id: string; tab: string }) {
+  const { can } = useRole();
   const instance = useQuery(instanceQuery(id));
   const queryClient = useQueryClient();
   const toast = useToast();
@@ -273,15 +281,20 @@ export function InstanceDetailPage({ id, tab }: { id: string; tab: string }) {
         }
         actions={
           <>
-            <Button onClick={() => discover.mutate()} busy={discover.isPending}>
+            <Button hidden={!can("operator")} onClick={() => discover.mutate()} busy={discover.isPending}>
               Discover tools
             </Button>
-            <Button variant="primary" onClick={() => navigate(`/sync/new?instances=${info.id}`)}>
+            <Button
+              variant="primary"
+              hidden={!can("operator")}
+              onClick={() => navigate(`/sync/new?instances=${info.id}`)}
+            >
               Sync to Dify
             </Button>
             <Button
               variant="ghost"
               className="danger-text"
+              hidden={!can("admin")}
               busy={remove.isPending}
               onClick={async () => {
                 const ok = await confirm({

@@ -9,6 +9,7 @@ import {
   type PlatformUpdate,
   unwrap,
 } from "../api/client";
+import { useRole } from "../api/role";
 import {
   Button,
   EmptyState,
@@ -54,6 +55,7 @@ export function CheckSummary({ check }: { check: Platform["check"] }) {
 }
 
 export function PlatformsPage() {
+  const { can } = useRole();
   const platforms = useQuery(platformsQuery);
   const queryClient = useQueryClient();
   const toast = useToast();
@@ -85,9 +87,11 @@ export function PlatformsPage() {
         title="Agent Platforms"
         description="The Dify installations Spacegate publishes MCP tools into, reached through their PostgreSQL database."
         actions={
-          <Link className="btn btn-primary" to="/platforms/new">
-            Add platform
-          </Link>
+          can("admin") && (
+            <Link className="btn btn-primary" to="/platforms/new">
+              Add platform
+            </Link>
+          )
         }
       />
       {platforms.isPending ? (
@@ -98,9 +102,11 @@ export function PlatformsPage() {
         <EmptyState
           title="No agent platforms yet"
           action={
-            <Link className="btn btn-primary" to="/platforms/new">
-              Add your first platform
-            </Link>
+            can("admin") && (
+              <Link className="btn btn-primary" to="/platforms/new">
+                Add your first platform
+              </Link>
+            )
           }
         >
           Add a Dify installation by the credentials of its PostgreSQL database. Spacegate checks that it can
@@ -142,10 +148,12 @@ export function PlatformsPage() {
                   </td>
                   <td className="row-actions">
                     <Link className="btn btn-ghost" to={`/platforms/${platform.id}`}>
-                      Edit<span className="sr-only"> {platform.name}</span>
+                      {can("admin") ? "Edit" : "View"}
+                      <span className="sr-only"> {platform.name}</span>
                     </Link>
                     <Button
                       variant="ghost"
+                      hidden={!can("operator")}
                       busy={recheck.isPending && recheck.variables === platform.id}
                       onClick={() => recheck.mutate(platform.id)}
                     >
@@ -154,6 +162,7 @@ export function PlatformsPage() {
                     <Button
                       variant="ghost"
                       className="danger-text"
+                      hidden={!can("admin")}
                       busy={remove.isPending && remove.variables === platform.id}
                       onClick={async () => {
                         const ok = await confirm({

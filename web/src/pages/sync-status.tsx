@@ -1,6 +1,7 @@
 import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useState } from "react";
 import { api, type SyncDetail, type SyncJob, unwrap } from "../api/client";
+import { useRole } from "../api/role";
 import {
   Button,
   EmptyState,
@@ -158,6 +159,7 @@ export function SyncsPage() {
 const FILTERS = ["all", "failed", "queued", "running", "synced", "cancelled"] as const;
 
 export function SyncJobPage({ id }: { id: string }) {
+  const { can } = useRole();
   const queryClient = useQueryClient();
   const toast = useToast();
   const confirm = useConfirm();
@@ -230,12 +232,18 @@ export function SyncJobPage({ id }: { id: string }) {
         }
         actions={
           <>
-            <Button onClick={() => retry.mutate()} busy={retry.isPending} disabled={job.counts.failed === 0}>
+            <Button
+              hidden={!can("operator")}
+              onClick={() => retry.mutate()}
+              busy={retry.isPending}
+              disabled={job.counts.failed === 0}
+            >
               Retry failed{job.counts.failed > 0 ? ` (${job.counts.failed})` : ""}
             </Button>
             <Button
               variant="ghost"
               className="danger-text"
+              hidden={!can("operator")}
               busy={cancel.isPending}
               disabled={!running}
               onClick={async () => {
