@@ -205,11 +205,12 @@ export namespace Auth {
         }
       : { id: "admin", role: "admin" };
 
-  const passwordLoginOff = () =>
+  /** 403 for a sign-in; 401 for a session it started earlier, so the UI returns to its sign-in page. */
+  const passwordLoginOff = (status = 403) =>
     new AppError(
       "password_login_disabled",
       "Signing in with the password is turned off here: sign in with single sign-on.",
-      { status: 403 },
+      { status },
     );
 
   /**
@@ -219,7 +220,7 @@ export namespace Auth {
   export async function verifySession(token: string | undefined): Promise<Actor> {
     const claims = await readToken(token);
     const { store, now, config } = getRuntime();
-    if (!("via" in claims) && !config.passwordLogin) throw passwordLoginOff();
+    if (!("via" in claims) && !config.passwordLogin) throw passwordLoginOff(401);
     if (claims.exp * 1000 <= now().getTime()) {
       throw new AppError("session_expired", "The session has expired. Sign in again.");
     }

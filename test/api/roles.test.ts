@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ROUTE_ROLES } from "../../functions/api/roles";
 import { Auth } from "../../functions/core/auth";
 import { Roles } from "../../functions/core/roles";
-import { startTestRuntime } from "../support/runtime";
+import { ADMIN_PASSWORD, startTestRuntime } from "../support/runtime";
 
 let t: Awaited<ReturnType<typeof startTestRuntime>>;
 const tokens: Partial<Record<Roles.Role, string>> = {};
@@ -57,6 +57,30 @@ describe("roles", () => {
   it("say who is signed in, with the role", async () => {
     const response = await t.request("GET", "/api/auth/session", undefined, { token: tokens.operator });
     expect(response.body).toEqual({ id: "sub-operator", email: "operator@example.com", role: "operator" });
+  });
+});
+
+describe("the password as break-glass", () => {
+  it("is refused once turned off, and so are the sessions it started; single sign-on ones stay", async () => {
+    const password = (
+      await t.request("POST", "/api/auth/login", { password: ADMIN_PASSWORD }, { token: null })
+    ).body.token as string;
+    t.runtime.config.passwordLogin = false;
+    try {
+      const login = await t.request("POST", "/api/auth/login", { password: ADMIN_PASSWORD }, { token: null });
+      expect(login).toMatchObject({ status: 403, body: { code: "password_login_disabled" } });
+      expect((await t.request("GET", "/api/platforms", undefined, { token: password })).status).toBe(401);
+      expect((await t.request("GET", "/api/platforms", undefined, { token: tokens.viewer })).status).toBe(
+        200,
+      );
+      expect((await t.request("GET", "/api/auth/methods", undefined, { token: null })).body).toEqual({
+        password: false,
+        sso: false,
+      });
+    } finally {
+      t.runtime.config.passwordLogin = true;
+    }
+    expect((await t.request("GET", "/api/platforms", undefined, { token: password })).status).toBe(200);
   });
 });
 

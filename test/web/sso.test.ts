@@ -88,7 +88,7 @@ async function signIn(login: Login) {
   const { page } = browser;
   await browser.context.clearCookies();
   await page.goto(`${local.url}/`);
-  await page.evaluate(() => sessionStorage.clear());
+  await page.evaluate("sessionStorage.clear()");
   await page.reload();
   const callback = page.waitForRequest((request) => request.url().endsWith("/api/auth/sso/callback"));
   await page.getByRole("button", { name: "Sign in with single sign-on" }).click();
@@ -105,9 +105,7 @@ async function signIn(login: Login) {
 }
 
 const signedInToken = () =>
-  browser.page.evaluate(
-    () => JSON.parse(sessionStorage.getItem("spacegate.session") ?? "null")?.token as string,
-  );
+  browser.page.evaluate<string>("JSON.parse(sessionStorage.getItem('spacegate.session') ?? 'null')?.token");
 
 async function call(method: string, route: string, token?: string, body?: unknown) {
   const response = await fetch(`${local.url}${route}`, {
