@@ -73,7 +73,7 @@ export async function requireRole(c: Context, next: Next) {
       needed
         ? `Your role (${role}) may not do this; it needs ${needed}. Ask a Spacegate admin.`
         : "This action is not open to any role.",
-      { status: 403, details: { role, needed: needed ?? null } },
+      { details: { role, needed: needed ?? null } },
     );
   }
   return next();

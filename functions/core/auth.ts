@@ -1,7 +1,7 @@
 import { createHmac, randomBytes, scrypt, timingSafeEqual } from "node:crypto";
 import { promisify } from "node:util";
 import { z } from "zod";
-import type { Actor } from "./actor";
+import { Actor } from "./actor";
 import { Audit } from "./audit";
 import { AppError } from "./errors";
 import { Roles } from "./roles";
@@ -205,12 +205,10 @@ export namespace Auth {
         }
       : { id: "admin", role: "admin" };
 
-  /** 403 for a sign-in; 401 for a session it started earlier, so the UI returns to its sign-in page. */
-  const passwordLoginOff = (status = 403) =>
+  const passwordLoginOff = () =>
     new AppError(
       "password_login_disabled",
       "Signing in with the password is turned off here: sign in with single sign-on.",
-      { status },
     );
 
   /**
@@ -220,7 +218,13 @@ export namespace Auth {
   export async function verifySession(token: string | undefined): Promise<Actor> {
     const claims = await readToken(token);
     const { store, now, config } = getRuntime();
-    if (!("via" in claims) && !config.passwordLogin) throw passwordLoginOff(401);
+    if (!("via" in claims) && !config.passwordLogin) {
+      // 401, so the UI goes back to its sign-in page.
+      throw new AppError(
+        "session_revoked",
+        "Signing in with the password is turned off here, and its sessions with it: sign in with single sign-on.",
+      );
+    }
     if (claims.exp * 1000 <= now().getTime()) {
       throw new AppError("session_expired", "The session has expired. Sign in again.");
     }
@@ -242,7 +246,7 @@ export namespace Auth {
   export async function logout(token: string | undefined): Promise<void> {
     const claims = await readToken(token);
     await getRuntime().store.put({ ...Keys.revokedSession(claims.sid), ttl: claims.exp });
-    await Audit.record("auth.logout", { type: "session", id: "admin" });
+    await Audit.record("auth.logout", { type: "session", id: Actor.current().id });
   }
 
   async function readToken(token: string | undefined): Promise<Claims> {

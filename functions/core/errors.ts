@@ -32,6 +32,16 @@ const catalog = {
   internal_error: { status: 500 },
   admin_password_blank: { status: 503 },
 
+  // Single sign-on and roles.
+  forbidden_role: { status: 403 },
+  password_login_disabled: { status: 403 },
+  sso_not_configured: { status: 404 },
+  sso_attempt_unknown: { status: 400 },
+  sso_refused: { status: 401 },
+  sso_no_role: { status: 403 },
+  sso_unreachable: { status: 503 },
+  sso_roles_invalid: { status: 503 },
+
   // Platforms, and reaching Dify's database.
   password_required: { status: 400 },
   platform_in_use: { status: 409 },

@@ -33,7 +33,6 @@ export namespace Roles {
           throw new AppError(
             "sso_roles_invalid",
             `The role mapping entry "${entry}" is not valid: write role:group or role:@domain, with role one of admin, operator, viewer.`,
-            { status: 503 },
           );
         }
         return match.startsWith("@")

@@ -92,7 +92,6 @@ export namespace Sso {
       throw new AppError(
         "sso_attempt_unknown",
         "This sign-in was already completed, has expired, or was not started here. Sign in again.",
-        { status: 400 },
       );
     }
     const { configuration, keys } = await issuer(settings);
@@ -143,7 +142,7 @@ export namespace Sso {
         `You are signed in at the identity provider as ${who}, but no role in Spacegate is given to ${
           groups.length ? `your groups (${groups.slice(0, 10).join(", ")})` : "a person without groups"
         }${email ? ` or to your e-mail domain` : ""}. Ask a Spacegate admin to map one of them to a role.`,
-        { status: 403, details: { subject: claims.sub, email, groups: groups.slice(0, 10) } },
+        { details: { subject: claims.sub, email, groups: groups.slice(0, 10) } },
       );
     }
     return { id: claims.sub, ...(email ? { email } : {}), ...(name ? { name } : {}), role };
@@ -172,7 +171,6 @@ export namespace Sso {
       `The identity provider's answer was refused: ${reason.slice(0, 300)}${
         claim ? ` (the ID token's "${claim.slice(0, 20)}" claim)` : ""
       }. Sign in again.`,
-      { status: 401 },
     );
   }
 
@@ -182,9 +180,6 @@ export namespace Sso {
       throw new AppError(
         "sso_not_configured",
         "Single sign-on is not configured here: sign in with the password.",
-        {
-          status: 404,
-        },
       );
     }
     return sso;
@@ -221,7 +216,6 @@ export namespace Sso {
         `The identity provider's metadata could not be read from ${settings.issuer}: ${
           error instanceof Error ? error.message : "unknown"
         }.`,
-        { status: 503 },
       );
     }
     const jwksUri = configuration.serverMetadata().jwks_uri;
@@ -229,9 +223,6 @@ export namespace Sso {
       throw new AppError(
         "sso_unreachable",
         `The identity provider ${settings.issuer} publishes no signing keys.`,
-        {
-          status: 503,
-        },
       );
     }
     // Tokens only ever come from the issuer's own token endpoint, so an unknown key id is worth a

@@ -117,7 +117,7 @@ export interface paths {
           };
           content: {
             "application/json": {
-              code: string;
+              code: components["schemas"]["ErrorCode"];
               message: string;
               details?: unknown;
             };
@@ -268,7 +268,7 @@ export interface paths {
           };
           content: {
             "application/json": {
-              code: string;
+              code: components["schemas"]["ErrorCode"];
               message: string;
               details?: unknown;
             };
@@ -281,7 +281,7 @@ export interface paths {
           };
           content: {
             "application/json": {
-              code: string;
+              code: components["schemas"]["ErrorCode"];
               message: string;
               details?: unknown;
             };
@@ -348,7 +348,7 @@ export interface paths {
           };
           content: {
             "application/json": {
-              code: string;
+              code: components["schemas"]["ErrorCode"];
               message: string;
               details?: unknown;
             };
@@ -361,7 +361,7 @@ export interface paths {
           };
           content: {
             "application/json": {
-              code: string;
+              code: components["schemas"]["ErrorCode"];
               message: string;
               details?: unknown;
             };
@@ -374,7 +374,7 @@ export interface paths {
           };
           content: {
             "application/json": {
-              code: string;
+              code: components["schemas"]["ErrorCode"];
               message: string;
               details?: unknown;
             };
@@ -387,7 +387,7 @@ export interface paths {
           };
           content: {
             "application/json": {
-              code: string;
+              code: components["schemas"]["ErrorCode"];
               message: string;
               details?: unknown;
             };
@@ -440,7 +440,7 @@ export interface paths {
           };
           content: {
             "application/json": {
-              code: string;
+              code: components["schemas"]["ErrorCode"];
               message: string;
               details?: unknown;
             };
@@ -4168,6 +4168,14 @@ export interface components {
       | "http_error"
       | "internal_error"
       | "admin_password_blank"
+      | "forbidden_role"
+      | "password_login_disabled"
+      | "sso_not_configured"
+      | "sso_attempt_unknown"
+      | "sso_refused"
+      | "sso_no_role"
+      | "sso_unreachable"
+      | "sso_roles_invalid"
       | "password_required"
       | "platform_in_use"
       | "platform_password_missing"
