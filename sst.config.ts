@@ -23,6 +23,7 @@ export default $config({
 
     await import("./stacks/table");
     await import("./stacks/secrets");
+    await import("./stacks/sign-in");
     await import("./stacks/network");
     await import("./stacks/queue");
     const { apiUrl, publicUrl } = await import("./stacks/api");

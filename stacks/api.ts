@@ -3,6 +3,7 @@ import { permissionsOf } from "./iam";
 import { gatewayVpc, vpc } from "./network";
 import { syncQueue } from "./queue";
 import { secretPrefix } from "./secrets";
+import { signInSettings } from "./sign-in";
 import { table } from "./table";
 
 /** A custom domain for the API and the gateway, e.g. spacegate.example.com (hosted in Route 53). */
@@ -57,6 +58,7 @@ export const settings = new sst.Linkable("Settings", {
     queueUrl: syncQueue.url,
     publicUrl,
     corsOrigin: webOrigin,
+    ...signInSettings,
   },
 });
 

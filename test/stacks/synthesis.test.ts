@@ -78,7 +78,13 @@ const variants = {
   domain: {
     name: "domain",
     stage: "ci",
-    env: { SPACEGATE_DOMAIN: DOMAIN, SPACEGATE_WEB_ORIGIN: WEB_ORIGIN, SPACEGATE_GATEWAY_CONCURRENCY: "200" },
+    env: {
+      SPACEGATE_DOMAIN: DOMAIN,
+      SPACEGATE_WEB_ORIGIN: WEB_ORIGIN,
+      SPACEGATE_GATEWAY_CONCURRENCY: "200",
+      SPACEGATE_COGNITO: "on",
+      SPACEGATE_PASSWORD_LOGIN: "off",
+    },
   },
   production: { name: "production", stage: "prod", env: { SPACEGATE_ALARM_EMAIL: ALARM_EMAIL } },
   emailAsHandler: {
@@ -391,6 +397,37 @@ describe("sst.config.ts synthesized with SST's components under Pulumi's mocks",
     expect(ofType(synthesized.domain, "aws:acm/certificateValidation:CertificateValidation")).toHaveLength(1);
     for (const { links } of synthesized.domain.builds) {
       expect(links).toMatchObject({ Settings: { publicUrl: `https://${DOMAIN}`, corsOrigin: WEB_ORIGIN } });
+    }
+  });
+
+  it("a Cognito user pool signs people in when configured, and only then: a public code-flow client back to the UI, a group per role", () => {
+    const pools = ofType(synthesized.domain, "aws:cognito/userPool:UserPool");
+    expect(pools).toHaveLength(1);
+    const client = ofType(synthesized.domain, "aws:cognito/userPoolClient:UserPoolClient")[0];
+    expect(client?.inputs).toMatchObject({
+      generateSecret: false,
+      allowedOauthFlows: ["code"],
+      callbackUrls: [`${WEB_ORIGIN}/`],
+    });
+    const groups = ofType(synthesized.domain, "aws:cognito/userGroup:UserGroup").map(
+      (group) => group.inputs.name,
+    );
+    expect(groups.sort()).toEqual(["spacegate-admin", "spacegate-operator", "spacegate-viewer"]);
+    expect(ofType(synthesized.domain, "aws:cognito/userPoolDomain:UserPoolDomain")).toHaveLength(1);
+    for (const { links } of synthesized.domain.builds) {
+      expect(links).toMatchObject({
+        Settings: {
+          passwordLogin: "off",
+          oidcIssuer: expect.stringMatching(/^https:\/\/cognito-idp\.eu-west-1\.amazonaws\.com\//),
+          oidcRoles: "admin:spacegate-admin,operator:spacegate-operator,viewer:spacegate-viewer",
+          oidcRolesClaim: "cognito:groups",
+        },
+      });
+    }
+    expect(ofType(synthesized.default, "aws:cognito/userPool:UserPool")).toHaveLength(0);
+    for (const { links } of synthesized.default.builds) {
+      expect(links.Settings).toMatchObject({ passwordLogin: "on" });
+      expect(links.Settings).not.toHaveProperty("oidcIssuer");
     }
   });
 
