@@ -19,6 +19,7 @@ import { auth } from "./routes/auth";
 import { instances } from "./routes/instances";
 import { keys } from "./routes/keys";
 import { platforms } from "./routes/platforms";
+import { sessions } from "./routes/sessions";
 import { syncs } from "./routes/syncs";
 import { usage } from "./routes/usage";
 
@@ -107,7 +108,8 @@ export function createApi(options: { corsOrigin?: string; ready?: () => Promise<
     .route("/instances", usage)
     .route("/syncs", syncs)
     .route("/audit", audit)
-    .route("/keys", keys);
+    .route("/keys", keys)
+    .route("/sessions", sessions);
 
   api.openAPIRegistry.registerComponent("securitySchemes", "Bearer", {
     type: "http",

@@ -16,6 +16,8 @@ export const ROUTE_ROLES: Record<string, Roles.Role | "public"> = {
   "POST /api/auth/sso/callback": "public",
   "GET /api/auth/session": "viewer",
   "POST /api/auth/logout": "viewer",
+  "GET /api/sessions": "admin",
+  "DELETE /api/sessions/{id}": "admin",
 
   "GET /api/platforms": "viewer",
   "POST /api/platforms": "admin",

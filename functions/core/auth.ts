@@ -50,6 +50,19 @@ const Claims = z.union([
 ]);
 type Claims = z.infer<typeof Claims>;
 
+/** A live session as the table keeps it; the token itself is never stored. */
+interface SessionItem {
+  pk: string;
+  sk: string;
+  id: string;
+  method: "password" | "sso";
+  person: Auth.Person;
+  issuedAt: string;
+  expiresAt: string;
+  epoch: string;
+  ttl: number;
+}
+
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
 /** Stored admin items from before epochs existed bind their sessions to this one. */
 const FIRST_EPOCH = "initial";
@@ -66,6 +79,16 @@ export namespace Auth {
   export type Person = z.infer<typeof Person>;
   export const Session = z.object({ token: z.string(), expiresAt: z.string(), person: Person });
   export type Session = z.infer<typeof Session>;
+  /** A live session as an admin sees it: who, how they signed in, and when it ends. */
+  export const SessionInfo = z.object({
+    id: z.string(),
+    person: Person,
+    method: z.enum(["password", "sso"]),
+    issuedAt: z.string(),
+    expiresAt: z.string(),
+  });
+  export type SessionInfo = z.infer<typeof SessionInfo>;
+  export const SessionId = z.string().regex(/^[A-Za-z0-9_-]{22}$/);
 
   export async function hashPassword(password: string): Promise<string> {
     const salt = randomBytes(16);
@@ -179,8 +202,9 @@ export namespace Auth {
     who: { sub: "admin" } | Omit<Extract<Claims, { via: "sso" }>, keyof typeof SessionBase>,
     admin: AdminItem | null | undefined,
   ): Promise<Session> {
-    const { config, now } = getRuntime();
-    const expiresAt = new Date(now().getTime() + config.sessionTtlSeconds * 1000);
+    const { config, now, store } = getRuntime();
+    const issuedAt = now();
+    const expiresAt = new Date(issuedAt.getTime() + config.sessionTtlSeconds * 1000);
     const claims = Claims.parse({
       ...who,
       sid: randomBytes(16).toString("base64url"),
@@ -188,11 +212,58 @@ export namespace Auth {
       exp: Math.floor(expiresAt.getTime() / 1000),
     });
     const body = Buffer.from(JSON.stringify(claims)).toString("base64url");
-    return {
-      token: `${body}.${await sign(body)}`,
+    const person = personOf(claims);
+    const item: SessionItem = {
+      ...Keys.session(claims.sid),
+      id: claims.sid,
+      method: "via" in claims ? "sso" : "password",
+      person,
+      issuedAt: issuedAt.toISOString(),
       expiresAt: expiresAt.toISOString(),
-      person: personOf(claims),
+      epoch: claims.epoch,
+      ttl: claims.exp,
     };
+    await store.put(item);
+    return { token: `${body}.${await sign(body)}`, expiresAt: item.expiresAt, person };
+  }
+
+  /**
+   * The sessions that would still be let in, newest first: not expired, not signed out, from the
+   * admin password's current epoch, and password ones only while the password sign-in is on.
+   */
+  export async function listSessions(): Promise<SessionInfo[]> {
+    const { store, now, config } = getRuntime();
+    const admin = await store.get<AdminItem>(ADMIN_KEY);
+    const epoch = admin?.epoch ?? FIRST_EPOCH;
+    const nowSeconds = now().getTime() / 1000;
+    const live: SessionInfo[] = [];
+    for await (const item of store.all<SessionItem>(Keys.sessions())) {
+      if (item.ttl <= nowSeconds || item.epoch !== epoch) continue;
+      if (item.method === "password" && !config.passwordLogin) continue;
+      live.push(SessionInfo.parse(item));
+    }
+    return live.sort((a, b) => b.issuedAt.localeCompare(a.issuedAt));
+  }
+
+  /** Ends one session at once, whoever holds it; its token answers 401 `session_revoked` from now on. */
+  export async function revokeSession(sessionId: string): Promise<void> {
+    const { store, now } = getRuntime();
+    const item = SessionId.safeParse(sessionId).success
+      ? await store.get<SessionItem>(Keys.session(sessionId), { consistent: true })
+      : null;
+    if (!item || item.ttl <= now().getTime() / 1000) {
+      throw new AppError(
+        "not_found",
+        `No live session ${sessionId}: it may have ended already. Reload the list.`,
+      );
+    }
+    await store.put({ ...Keys.revokedSession(item.id), ttl: item.ttl });
+    await store.delete(Keys.session(item.id));
+    await Audit.record(
+      "auth.session.revoke",
+      { type: "session", id: item.id, name: item.person.email ?? item.person.id },
+      { person: item.person.id, method: item.method },
+    );
   }
 
   const personOf = (claims: Claims): Person =>
@@ -235,7 +306,7 @@ export namespace Auth {
     if (revoked || !admin || (admin.epoch ?? FIRST_EPOCH) !== claims.epoch) {
       throw new AppError(
         "session_revoked",
-        "This session was signed out, or the admin password has changed since. Sign in again.",
+        "This session was signed out or ended by an admin, or the admin password has changed since. Sign in again.",
       );
     }
     const person = personOf(claims);
@@ -245,7 +316,9 @@ export namespace Auth {
   /** Signs one session out for good: its id is refused until the token would have expired anyway. */
   export async function logout(token: string | undefined): Promise<void> {
     const claims = await readToken(token);
-    await getRuntime().store.put({ ...Keys.revokedSession(claims.sid), ttl: claims.exp });
+    const { store } = getRuntime();
+    await store.put({ ...Keys.revokedSession(claims.sid), ttl: claims.exp });
+    await store.delete(Keys.session(claims.sid));
     await Audit.record("auth.logout", { type: "session", id: Actor.current().id });
   }
 

@@ -101,3 +101,80 @@ describe("sessions", () => {
     expect(await listWith(await signed(claims))).toBe(200);
   });
 });
+
+describe("the sessions list", () => {
+  it("shows an admin every live session, who and how, never a token", async () => {
+    const password = (await login()).body.token as string;
+    const viewer = await Auth.startSession({
+      id: "sub-list-viewer",
+      email: "list@example.com",
+      role: "viewer",
+    });
+    const gone = (await login()).body.token as string;
+    await t.request("POST", "/api/auth/logout", undefined, { token: gone });
+
+    const response = await t.request("GET", "/api/sessions", undefined, { token: password });
+    expect(response.status).toBe(200);
+    const items = response.body.items as Auth.SessionInfo[];
+    expect(items).toContainEqual({
+      id: expect.stringMatching(/^[A-Za-z0-9_-]{22}$/),
+      person: { id: "sub-list-viewer", email: "list@example.com", role: "viewer" },
+      method: "sso",
+      issuedAt: expect.any(String),
+      expiresAt: viewer.expiresAt,
+    });
+    expect(items.filter((item) => item.method === "password").length).toBeGreaterThan(0);
+    const text = JSON.stringify(response.body);
+    for (const token of [password, viewer.token, gone]) {
+      expect(text).not.toContain(token.split(".")[1]);
+      expect(text).not.toContain(token.split(".")[0]);
+    }
+    const goneId = JSON.parse(Buffer.from(gone.split(".")[0] ?? "", "base64url").toString()).sid;
+    expect(items.map((item) => item.id)).not.toContain(goneId);
+  });
+
+  it("lets an admin end a session at once, recorded under the admin", async () => {
+    const admin = await Auth.startSession({ id: "sub-revoker", email: "revoker@example.com", role: "admin" });
+    const viewer = await Auth.startSession({
+      id: "sub-revoked",
+      email: "revoked@example.com",
+      role: "viewer",
+    });
+    expect(await listWith(viewer.token)).toBe(200);
+    const items = (await t.request("GET", "/api/sessions", undefined, { token: admin.token })).body
+      .items as Auth.SessionInfo[];
+    const target = items.find((item) => item.person.id === "sub-revoked");
+    expect(target).toBeDefined();
+
+    const refused = await t.request("DELETE", `/api/sessions/${target?.id}`, undefined, {
+      token: viewer.token,
+    });
+    expect(refused).toMatchObject({ status: 403, body: { code: "forbidden_role" } });
+
+    const revoked = await t.request("DELETE", `/api/sessions/${target?.id}`, undefined, {
+      token: admin.token,
+    });
+    expect(revoked.status).toBe(204);
+    const after = await t.request("GET", "/api/platforms", undefined, { token: viewer.token });
+    expect(after).toMatchObject({ status: 401, body: { code: "session_revoked" } });
+    const listed = (await t.request("GET", "/api/sessions", undefined, { token: admin.token })).body
+      .items as Auth.SessionInfo[];
+    expect(listed.map((item) => item.id)).not.toContain(target?.id);
+
+    const again = await t.request("DELETE", `/api/sessions/${target?.id}`, undefined, { token: admin.token });
+    expect(again).toMatchObject({ status: 404, body: { code: "not_found" } });
+    const unknown = await t.request("DELETE", "/api/sessions/not-a-session", undefined, {
+      token: admin.token,
+    });
+    expect(unknown).toMatchObject({ status: 404, body: { code: "not_found" } });
+
+    const audit = await t.request("GET", "/api/audit?action=auth.session.revoke", undefined, {
+      token: admin.token,
+    });
+    expect(audit.body.items).toHaveLength(1);
+    expect(audit.body.items[0]).toMatchObject({
+      actor: { id: "sub-revoker", email: "revoker@example.com", role: "admin" },
+      target: { type: "session", id: target?.id, name: "revoked@example.com" },
+    });
+  });
+});

@@ -17,6 +17,8 @@
  * | access grant       | grant(instanceId, platformId, spaceId)          | GRANT#<instanceId>    | <platformId>#<spaceId>                   | PGRANT#<platformId> | <spaceId>#<instanceId> |
  * | token index        | token(tokenHash)                                | TOKEN#<tokenHash>     | TOKEN                                    |                     |                        |
  * | rate-limit counter | limit(key)                                      | LIMIT#<key>           | COUNT                                    |                     |                        |
+ * | sessions           | sessions()                                      | SESSION               | …                                        |                     |                        |
+ * | session            | session(sessionId)                              | SESSION               | <sessionId>                              |                     |                        |
  * | signed-out session | revokedSession(sessionId)                       | SESSION#<sessionId>   | REVOKED                                  |                     |                        |
  * | sign-in attempt    | ssoAttempt(state)                               | SSO#<state>           | ATTEMPT                                  |                     |                        |
  * | sync jobs          | jobs()                                          | JOB                   | …                                        |                     |                        |
@@ -35,6 +37,7 @@
  *
  * A usage scope is an instance (`<instanceId>`) or one space's access to it
  * (`<instanceId>#<platformId>#<spaceId>`, see usageScope); usage items expire (ttl) after 90 days.
+ * Sessions and signed-out sessions expire (ttl) when their token does.
  *
  * test/core/store/keys.test.ts reads this table and checks every row against the builder it names.
  */
@@ -57,6 +60,8 @@ export const Keys = {
   token: (tokenHash: string) => ({ pk: `TOKEN#${tokenHash}`, sk: "TOKEN" as const }),
   /** A gateway rate-limit counter (`key` names the space, the kind and the window). */
   limit: (key: string) => ({ pk: `LIMIT#${key}`, sk: "COUNT" as const }),
+  sessions: () => collection("SESSION"),
+  session: (sessionId: string) => ({ pk: "SESSION", sk: sessionId }),
   revokedSession: (sessionId: string) => ({ pk: `SESSION#${sessionId}`, sk: "REVOKED" as const }),
   ssoAttempt: (state: string) => ({ pk: `SSO#${state}`, sk: "ATTEMPT" as const }),
   jobs: () => collection("JOB"),

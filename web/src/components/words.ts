@@ -103,7 +103,7 @@ export const ERROR_WORDS: Record<ErrorCode, string> = {
   unauthorized: "Sign in first.",
   invalid_credentials: "The password is not correct.",
   session_expired: "The session has expired. Sign in again.",
-  session_revoked: "This session was signed out. Sign in again.",
+  session_revoked: "This session was signed out or ended by an admin. Sign in again.",
   not_found: "It does not exist (any more). Reload the page.",
   conflict: "Someone else changed it meanwhile. Reload it and try again.",
   payload_too_large: "The request is larger than 1 MB.",

@@ -13,6 +13,7 @@ import {
 } from "../components/ui";
 import { instancesQuery, platformsQuery } from "../queries";
 import { Link } from "../router";
+import { SessionsSection } from "./sessions";
 
 const ACTIONS: Record<string, string> = {
   "platform.create": "Platform added",
@@ -34,6 +35,7 @@ const ACTIONS: Record<string, string> = {
   "keys.rotate": "Encryption key rotated",
   "auth.login": "Signed in",
   "auth.logout": "Signed out",
+  "auth.session.revoke": "Session ended by an admin",
 };
 
 type TargetType = NonNullable<AuditQuery["targetType"]>;
@@ -88,7 +90,7 @@ function targetName({ target, details }: AuditEvent, names: Names): string {
       ? `Sync to ${names.platform(details.platformId)}`
       : "A sync";
   if (type === "key") return "Encryption key";
-  if (type === "session") return "Admin session";
+  if (type === "session") return target.name ? `Session of ${target.name}` : "Admin session";
   return id;
 }
 
@@ -160,6 +162,7 @@ export function AuditPage() {
         title="Audit log"
         description="Every change made by an admin or by Spacegate itself, newest first. No secret is ever recorded."
       />
+      <SessionsSection />
       <form
         className="toolbar filters-bar"
         aria-label="Filter the audit log"
