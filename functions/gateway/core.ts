@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { memoryCounter } from "../core/limit-counter";
 import { type Authorization, createAuthorizer } from "./authorize";
 import { CallFacts, traceIdOf } from "./facts";
 import {
@@ -8,7 +9,6 @@ import {
   isSmall,
   upstreamRequestHeaders,
 } from "./headers";
-import { memoryCounter } from "./limits";
 import { type Admission, createPolicy } from "./policy";
 import { type Call, createCallReport, failure, refusal, tooLarge } from "./refusals";
 import { relayBody, requestBody, wholeBodyBytes } from "./relay";

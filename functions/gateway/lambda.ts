@@ -1,6 +1,6 @@
 import type { APIGatewayProxyEvent, Context } from "aws-lambda";
+import { storeCounter } from "../core/limit-counter";
 import { createGateway, type Gateway, type GatewayRequest } from "./core";
-import { storeCounter } from "./limits";
 import { bothSinks, createGatewayMetrics } from "./metrics";
 import { createStoreResolver, gatewayStoreFromEnv, usageWriter } from "./resolver";
 import { AbortSwitch } from "./upstream";

@@ -1,7 +1,7 @@
+import type { LimitCounter } from "../core/limit-counter";
 import { allowedTools, type IdentitySettings, limitsOf } from "../core/policy";
 import type { CallFacts, Message } from "./facts";
 import { createIdentity } from "./identity";
-import type { LimitCounter } from "./limits";
 import { type Refusal, refusal } from "./refusals";
 import type { GatewayGrant, GatewayInstance, GatewayRequest, Leaf } from "./types";
 

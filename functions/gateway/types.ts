@@ -1,10 +1,10 @@
 import type { OutgoingHttpHeaders } from "node:http";
 import type { Readable } from "node:stream";
+import type { LimitCounter } from "../core/limit-counter";
 import type { IdentitySettings, LimitsOverride, RateLimits, ToolList } from "../core/policy";
 import type { StreamSettings } from "../core/streams";
 import type { Transport } from "../core/transport";
 import type { IncomingHeaders } from "./headers";
-import type { LimitCounter } from "./limits";
 import type { Abortable, UpstreamClient } from "./upstream";
 
 export interface GatewayGrant {

@@ -9,6 +9,7 @@ import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { exportJWK, generateKeyPair, type JWK, SignJWT } from "jose";
 import { afterEach, describe, expect, it } from "vitest";
+import { memoryCounter } from "../../functions/core/limit-counter";
 import { identityOff } from "../../functions/core/policy";
 import { defaultStreams } from "../../functions/core/streams";
 import {
@@ -17,7 +18,6 @@ import {
   type GatewayInstance,
   type UsageSink,
 } from "../../functions/gateway/core";
-import { memoryCounter } from "../../functions/gateway/limits";
 import { nodeGateway } from "../../functions/gateway/node";
 import { requestUpstream } from "../../functions/gateway/upstream";
 import { initializeRequest, startMcpUpstream } from "../support/mcp-upstream";

@@ -2,7 +2,6 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { createApi } from "../../functions/api/app";
-import { loginLimiter } from "../../functions/api/routes/auth";
 import { Auth } from "../../functions/core/auth";
 import { startLocalRuntime } from "../../functions/local/runtime";
 import { databaseSettings } from "./dify-fixture";
@@ -95,7 +94,6 @@ export async function startTestRuntime(options: { clock?: TestClock; publicUrl?:
     token: session.token,
     request,
     async close() {
-      loginLimiter.reset();
       await local.close();
       rmSync(dataDir, { recursive: true, force: true });
     },

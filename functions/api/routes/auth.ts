@@ -5,10 +5,10 @@ import { AppError } from "../../core/errors";
 import { Sso } from "../../core/sso";
 import { bearerToken } from "../bearer-token";
 import { clientIp } from "../client-ip";
-import { FailureLimiter } from "../rate-limit";
+import { SignInLimiter } from "../rate-limit";
 import { body, ErrorBody, errors, json, router, security } from "../router";
 
-export const loginLimiter = new FailureLimiter();
+const signInLimiter = new SignInLimiter();
 
 export const auth = router()
   .openapi(
@@ -27,14 +27,16 @@ export const auth = router()
       },
     }),
     async (c) => {
-      const client = clientIp(c);
-      const wait = loginLimiter.attempt(client);
-      if (wait > 0) {
-        c.header("Retry-After", String(wait));
-        throw new AppError("rate_limited", `Too many failed sign-in attempts. Try again in ${wait} seconds.`);
+      const attempt = await signInLimiter.attempt(clientIp(c));
+      if ("retryAfter" in attempt) {
+        c.header("Retry-After", String(attempt.retryAfter));
+        throw new AppError(
+          "rate_limited",
+          `Too many failed sign-in attempts. Try again in ${attempt.retryAfter} seconds.`,
+        );
       }
       const session = await Auth.login(c.req.valid("json").password);
-      loginLimiter.succeed(client);
+      await attempt.succeeded();
       return c.json(session, 200);
     },
   )

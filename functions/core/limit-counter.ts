@@ -1,9 +1,10 @@
-import type { Store } from "../core/store";
-import { Keys } from "../core/store/keys";
+import type { Store } from "./store";
+import { Keys } from "./store/keys";
 
 /**
- * Where the gateway counts a space's calls against its limits. In one process a map does; on
- * Lambda, where every function counts for the same space, a DynamoDB item per key and window.
+ * Where a limit is counted: the gateway's calls per space, the API's sign-in attempts per client. In
+ * one process a map can; where many functions count for the same key, a DynamoDB item per key and
+ * window.
  */
 export interface LimitCounter {
   /**

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type LimitCounter, memoryCounter, storeCounter } from "../../functions/core/limit-counter";
 import { Store } from "../../functions/core/store";
 import { Keys } from "../../functions/core/store/keys";
-import { type LimitCounter, memoryCounter, storeCounter } from "../../functions/gateway/limits";
 import { startDynalite } from "../../functions/local/dynalite";
 
 let dynamo: Awaited<ReturnType<typeof startDynalite>>;
