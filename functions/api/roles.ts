@@ -16,6 +16,7 @@ export const ROUTE_ROLES: Record<string, Roles.Role | "public"> = {
   "POST /api/auth/sso/callback": "public",
   "GET /api/auth/session": "viewer",
   "POST /api/auth/logout": "viewer",
+  "POST /api/auth/refresh": "viewer",
   "GET /api/sessions": "admin",
   "DELETE /api/sessions/{id}": "admin",
 

@@ -61,6 +61,8 @@ interface SessionItem {
   expiresAt: string;
   epoch: string;
   ttl: number;
+  /** The identity provider's refresh token, sealed with the envelope key. */
+  refreshToken?: string;
 }
 
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
@@ -184,7 +186,7 @@ export namespace Auth {
    * its own id for sign-out, and the admin password's epoch, so changing the password still signs
    * every session out.
    */
-  export async function startSession(person: Person): Promise<Session> {
+  export async function startSession(person: Person, sealedRefreshToken?: string): Promise<Session> {
     const admin = await getRuntime().store.get<AdminItem>(ADMIN_KEY, { consistent: true });
     return issue(
       {
@@ -195,12 +197,14 @@ export namespace Auth {
         ...(person.name ? { name: person.name } : {}),
       },
       admin ?? undefined,
+      sealedRefreshToken,
     );
   }
 
   async function issue(
     who: { sub: "admin" } | Omit<Extract<Claims, { via: "sso" }>, keyof typeof SessionBase>,
     admin: AdminItem | null | undefined,
+    sealedRefreshToken?: string,
   ): Promise<Session> {
     const { config, now, store } = getRuntime();
     const issuedAt = now();
@@ -222,6 +226,7 @@ export namespace Auth {
       expiresAt: expiresAt.toISOString(),
       epoch: claims.epoch,
       ttl: claims.exp,
+      ...(sealedRefreshToken ? { refreshToken: sealedRefreshToken } : {}),
     };
     await store.put(item);
     return { token: `${body}.${await sign(body)}`, expiresAt: item.expiresAt, person };
@@ -246,7 +251,7 @@ export namespace Auth {
   }
 
   /** Ends one session at once, whoever holds it; its token answers 401 `session_revoked` from now on. */
-  export async function revokeSession(sessionId: string): Promise<void> {
+  export async function revokeSession(sessionId: string, reason?: "identity_provider"): Promise<void> {
     const { store, now } = getRuntime();
     const item = SessionId.safeParse(sessionId).success
       ? await store.get<SessionItem>(Keys.session(sessionId), { consistent: true })
@@ -262,8 +267,22 @@ export namespace Auth {
     await Audit.record(
       "auth.session.revoke",
       { type: "session", id: item.id, name: item.person.email ?? item.person.id },
-      { person: item.person.id, method: item.method },
+      { person: item.person.id, method: item.method, ...(reason ? { reason } : {}) },
     );
+  }
+
+  /** The session a live token stands for: its id and the identity provider's sealed refresh token. */
+  export async function sessionOf(token: string | undefined): Promise<{ id: string; refreshToken?: string }> {
+    const claims = await readToken(token);
+    const item = await getRuntime().store.get<SessionItem>(Keys.session(claims.sid), { consistent: true });
+    return { id: claims.sid, ...(item?.refreshToken ? { refreshToken: item.refreshToken } : {}) };
+  }
+
+  /** Keeps the refresh token the identity provider handed out in place of the one just spent. */
+  export async function replaceRefreshToken(sessionId: string, sealedRefreshToken: string): Promise<void> {
+    const { store } = getRuntime();
+    const item = await store.get<SessionItem>(Keys.session(sessionId), { consistent: true });
+    if (item) await store.put({ ...item, refreshToken: sealedRefreshToken });
   }
 
   const personOf = (claims: Claims): Person =>

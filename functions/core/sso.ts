@@ -66,9 +66,17 @@ export namespace Sso {
       nonce,
       ttl: Math.floor(now().getTime() / 1000) + ATTEMPT_SECONDS,
     } satisfies Attempt);
+    // A refresh token, where the issuer hands them out, is how a session learns the provider ended it.
+    const offline = configuration.serverMetadata().scopes_supported?.includes("offline_access");
     const url = oidc.buildAuthorizationUrl(configuration, {
       redirect_uri: settings.redirectUrl,
-      scope: ["openid", "email", "profile", ...settings.scopes.split(/[\s,]+/).filter(Boolean)].join(" "),
+      scope: [
+        "openid",
+        "email",
+        "profile",
+        ...(offline ? ["offline_access"] : []),
+        ...settings.scopes.split(/[\s,]+/).filter(Boolean),
+      ].join(" "),
       code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
       code_challenge_method: "S256",
       state,
@@ -98,6 +106,7 @@ export namespace Sso {
     const currentUrl = new URL(settings.redirectUrl);
     for (const [name, value] of Object.entries(callback)) if (value) currentUrl.searchParams.set(name, value);
     let claims: oidc.IDToken;
+    let refreshToken: string | undefined;
     try {
       const tokens = await oidc.authorizationCodeGrant(configuration, currentUrl, {
         pkceCodeVerifier: attempt.verifier,
@@ -110,15 +119,53 @@ export namespace Sso {
         audience: settings.clientId,
       });
       claims = tokens.claims() as oidc.IDToken;
+      refreshToken = tokens.refresh_token;
     } catch (error) {
       throw refused(error);
     }
     const person = personOf(claims, settings);
-    const session = await Auth.startSession(person);
+    const sealed = refreshToken ? await getRuntime().envelope.encrypt(refreshToken) : undefined;
+    const session = await Auth.startSession(person, sealed);
     await Actor.run({ type: "admin", ...person }, () =>
       Audit.record("auth.login", { type: "session", id: person.id }, { via: "sso" }),
     );
     return session;
+  }
+
+  /**
+   * Asks the identity provider whether a single sign-on session still stands, with a refresh-token
+   * grant. When the provider refuses the grant, its session is gone and this one is ended too; when
+   * the provider cannot be reached, the session stays. Sessions without a refresh token (the
+   * password's, or from an issuer that hands none out) have nothing to ask.
+   */
+  export async function refresh(token: string | undefined): Promise<void> {
+    const session = await Auth.sessionOf(token);
+    if (!session.refreshToken) return;
+    const { configuration } = await issuer(ssoSettings());
+    const { envelope } = getRuntime();
+    let renewed: string | undefined;
+    try {
+      const tokens = await oidc.refreshTokenGrant(
+        configuration,
+        await envelope.decrypt(session.refreshToken),
+      );
+      renewed = tokens.refresh_token;
+    } catch (error) {
+      if (error instanceof oidc.ResponseBodyError && error.error === "invalid_grant") {
+        await Auth.revokeSession(session.id, "identity_provider");
+        throw new AppError(
+          "session_revoked",
+          "The identity provider has ended your session there, so this one has ended too. Sign in again.",
+        );
+      }
+      throw new AppError(
+        "sso_unreachable",
+        `The identity provider could not confirm the session (${
+          error instanceof Error ? error.message.slice(0, 200) : "unknown"
+        }); it stays signed in. Try again later.`,
+      );
+    }
+    if (renewed) await Auth.replaceRefreshToken(session.id, await envelope.encrypt(renewed));
   }
 
   function personOf(claims: oidc.IDToken, settings: SsoConfig): Auth.Person {

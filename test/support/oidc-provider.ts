@@ -58,13 +58,15 @@ export async function startOidcProvider(options: OidcProviderOptions) {
           client_secret: options.clientSecret,
           redirect_uris: [options.redirectUri],
           post_logout_redirect_uris: [options.redirectUri],
-          grant_types: ["authorization_code"],
+          grant_types: ["authorization_code", "refresh_token"],
           response_types: ["code"],
         },
       ],
       jwks: { keys: [key] },
       claims: { openid: ["sub"], email: ["email", "email_verified"], profile: ["name"], groups: ["groups"] },
       conformIdTokenClaims: false,
+      // Refresh tokens for every sign-in, without the consent prompt offline_access would ask for.
+      issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed("refresh_token"),
       pkce: { required: () => true },
       cookies: { keys: ["test-provider-cookie-key"] },
       findAccount: (_ctx, id) => {
@@ -127,6 +129,13 @@ export async function startOidcProvider(options: OidcProviderOptions) {
       generation += 1;
       key = await signingKey(`key-${generation}`);
       build();
+    },
+    /** Ends, at the provider, the grant a refresh token belongs to, as signing out there does. */
+    async endGrantOf(refreshToken: string) {
+      const token = await provider.RefreshToken.find(refreshToken);
+      const grant = token?.grantId ? await provider.Grant.find(token.grantId) : undefined;
+      if (!grant) throw new Error("The provider knows no grant for this refresh token.");
+      await grant.destroy();
     },
     get keyId() {
       return key.kid;

@@ -6,6 +6,7 @@ import path from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { logger } from "../../functions/core/log";
 import { SecretName } from "../../functions/core/secrets";
+import { Keys } from "../../functions/core/store/keys";
 import { startLocal } from "../../functions/local/server";
 import { type Browser, launchBrowser } from "../support/browser";
 import { type OidcProvider, startOidcProvider } from "../support/oidc-provider";
@@ -222,6 +223,33 @@ describe("single sign-on in the browser", () => {
     const token = await signedInToken();
     await browser.page.getByRole("button", { name: "Sign out" }).click();
     await browser.page.getByRole("button", { name: "Sign in with single sign-on" }).waitFor();
+    expect(await call("GET", "/api/platforms", token)).toMatchObject({
+      status: 401,
+      body: { code: "session_revoked" },
+    });
+  });
+
+  it("ends a session on its next refresh once the identity provider has ended its own", async () => {
+    await signIn("oscar");
+    await browser.page.getByTestId("signed-in-as").waitFor();
+    const token = await signedInToken();
+    expect(await call("POST", "/api/auth/refresh", token)).toMatchObject({ status: 204 });
+
+    const sessions = await call(
+      "GET",
+      "/api/sessions",
+      (await call("POST", "/api/auth/login", undefined, { password: PASSWORD })).body.token,
+    );
+    const sessionId = sessions.body.items.find((s: { person: { id: string } }) => s.person.id === "oscar").id;
+    const stored = await local.runtime.store.get<{ pk: string; sk: string; refreshToken: string }>(
+      Keys.session(sessionId),
+    );
+    expect(stored?.refreshToken).toMatch(/^sg1\./);
+    await provider.endGrantOf(await local.runtime.envelope.decrypt(stored?.refreshToken ?? ""));
+
+    const refreshed = await call("POST", "/api/auth/refresh", token);
+    expect(refreshed).toMatchObject({ status: 401, body: { code: "session_revoked" } });
+    expect(refreshed.body.message).toMatch(/identity provider has ended your session/);
     expect(await call("GET", "/api/platforms", token)).toMatchObject({
       status: 401,
       body: { code: "session_revoked" },

@@ -56,6 +56,29 @@ export const auth = router()
   )
   .openapi(
     createRoute({
+      method: "post",
+      path: "/refresh",
+      tags: ["Auth"],
+      summary: "Check with the identity provider that this single sign-on session still stands",
+      description:
+        "For a single sign-on session, runs a refresh-token grant at the identity provider. When the provider refuses it, its session is gone: this session ends too and the answer is 401 `session_revoked`. Password sessions have nothing to check.",
+      security,
+      responses: {
+        204: { description: "The session stands." },
+        401: errors[401],
+        503: json(
+          ErrorBody,
+          "The identity provider cannot be reached (`sso_unreachable`); the session stays.",
+        ),
+      },
+    }),
+    async (c) => {
+      await Sso.refresh(bearerToken(c.req.header("authorization")));
+      return c.body(null, 204);
+    },
+  )
+  .openapi(
+    createRoute({
       method: "get",
       path: "/methods",
       tags: ["Auth"],

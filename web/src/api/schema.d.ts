@@ -191,6 +191,69 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/api/auth/refresh": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Check with the identity provider that this single sign-on session still stands
+     * @description For a single sign-on session, runs a refresh-token grant at the identity provider. When the provider refuses it, its session is gone: this session ends too and the answer is 401 `session_revoked`. Password sessions have nothing to check.
+     */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description The session stands. */
+        204: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content?: never;
+        };
+        /** @description Not signed in, or the session expired. */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": {
+              code: components["schemas"]["ErrorCode"];
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+        /** @description The identity provider cannot be reached (`sso_unreachable`); the session stays. */
+        503: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": {
+              code: components["schemas"]["ErrorCode"];
+              message: string;
+              details?: unknown;
+            };
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/api/auth/methods": {
     parameters: {
       query?: never;

@@ -32,6 +32,18 @@ export function Shell({ children }: { children: ReactNode }) {
     (heading ?? mainRef.current)?.focus({ preventScroll: false });
   }, [pathKey]);
 
+  // Asks now and then whether the identity provider still stands behind the session; a 401 clears
+  // the session, which brings back the sign-in page.
+  useEffect(() => {
+    const refresh = () => void api.POST("/api/auth/refresh").catch(() => {});
+    const timer = setInterval(refresh, 10 * 60 * 1000);
+    window.addEventListener("focus", refresh);
+    return () => {
+      clearInterval(timer);
+      window.removeEventListener("focus", refresh);
+    };
+  }, []);
+
   return (
     <div className="shell">
       <button type="button" className="skip-link" onClick={() => mainRef.current?.focus()}>
