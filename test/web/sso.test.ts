@@ -134,6 +134,13 @@ describe("single sign-on in the browser", () => {
     }
     expect(await browser.page.getByTestId("signed-in-as").textContent()).toBe("Vera Viewer · viewer");
     expect(await browser.page.getByRole("link", { name: "Add platform" }).count()).toBe(0);
+    // A form reached by its address offers a viewer nothing to send.
+    await browser.page.goto(`${local.url}/#/platforms/new`);
+    await browser.page.getByText("Only an admin can add or change a platform.").waitFor();
+    expect(await browser.page.getByRole("button", { name: "Save platform" }).count()).toBe(0);
+    await browser.page.goto(`${local.url}/#/instances/new`);
+    await browser.page.getByLabel("Name", { exact: false }).first().waitFor();
+    expect(await browser.page.getByRole("button", { name: "Save and list tools" }).count()).toBe(0);
 
     const created = await call("POST", "/api/instances", tokens.alice, {
       name: "Docs",

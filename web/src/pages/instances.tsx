@@ -528,6 +528,7 @@ const INSTANCE_FIELD_PATHS: Partial<Record<keyof FormState, string>> = {
 const seconds = (value: string) => (value.trim() === "" ? Number.NaN : Number(value));
 
 function InstanceForm({ instance }: { instance?: Instance }) {
+  const { can } = useRole();
   const [form, setForm] = useState<FormState>(() => initial(instance));
   const [fieldErrors, setFieldErrors] = useState<FieldErrors>({});
   const queryClient = useQueryClient();
@@ -798,7 +799,12 @@ function InstanceForm({ instance }: { instance?: Instance }) {
             Reset
           </Button>
         )}
-        <Button type="submit" variant="primary" busy={save.isPending}>
+        <Button
+          type="submit"
+          variant="primary"
+          busy={save.isPending}
+          hidden={!can(instance ? "operator" : "admin")}
+        >
           {instance ? "Save changes" : "Save and list tools"}
         </Button>
       </div>

@@ -297,6 +297,7 @@ const initialState = (platform?: Platform, prefill?: URLSearchParams): FormState
 });
 
 function PlatformForm({ platform, prefill }: { platform?: Platform; prefill?: URLSearchParams }) {
+  const { can } = useRole();
   const [form, setForm] = useState<FormState>(() => initialState(platform, prefill));
   const [result, setResult] = useState<CheckResult | null>(platform?.check ?? null);
   const [resultSource, setResultSource] = useState<"stored" | "test" | "save">("stored");
@@ -618,14 +619,18 @@ function PlatformForm({ platform, prefill }: { platform?: Platform; prefill?: UR
         </p>
       )}
       <InlineError error={actionError} />
-      <div className="form-actions">
-        <Button onClick={() => void runTest()} busy={test.isPending} disabled={busy}>
-          Test connection
-        </Button>
-        <Button type="submit" variant="primary" busy={save.isPending} disabled={busy}>
-          {platform ? "Save changes" : "Save platform"}
-        </Button>
-      </div>
+      {can("admin") ? (
+        <div className="form-actions">
+          <Button onClick={() => void runTest()} busy={test.isPending} disabled={busy}>
+            Test connection
+          </Button>
+          <Button type="submit" variant="primary" busy={save.isPending} disabled={busy}>
+            {platform ? "Save changes" : "Save platform"}
+          </Button>
+        </div>
+      ) : (
+        <p className="small muted">Only an admin can add or change a platform.</p>
+      )}
     </form>
   );
 }
