@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type McpUpstream, startMcpUpstream } from "../../dev/mcp-upstream";
 import { Access } from "../../functions/core/access";
 import { captureOutput } from "../support/capture-output";
 import { createDifyFixture, type DifyFixture, databaseSettings } from "../support/dify-fixture";
-import { type McpUpstream, startMcpUpstream } from "../support/mcp-upstream";
 import { ADMIN_PASSWORD, startTestRuntime } from "../support/runtime";
 
 let t: Awaited<ReturnType<typeof startTestRuntime>>;

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type McpUpstream, startMcpUpstream } from "../../dev/mcp-upstream";
 import { handler as refresh } from "../../functions/worker/refresh";
 import { createDifyFixture, type DifyFixture, insertForeignProvider } from "../support/dify-fixture";
-import { type McpUpstream, startMcpUpstream } from "../support/mcp-upstream";
 import { startTestRuntime } from "../support/runtime";
 
 type SyncState = { status: string; error?: { code: string; message: string } };

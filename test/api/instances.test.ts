@@ -1,8 +1,8 @@
 import { randomBytes } from "node:crypto";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type McpUpstream, startHangingServer, startMcpUpstream } from "../../dev/mcp-upstream";
 import { interceptDynamo, internalError } from "../support/dynamodb-faults";
-import { type McpUpstream, startHangingServer, startMcpUpstream } from "../support/mcp-upstream";
 import { startTestRuntime } from "../support/runtime";
 
 let t: Awaited<ReturnType<typeof startTestRuntime>>;

@@ -3,11 +3,11 @@ import type { AddressInfo } from "node:net";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type McpUpstream, startMcpUpstream } from "../../dev/mcp-upstream";
 import { createGateway } from "../../functions/gateway/core";
 import { nodeGateway } from "../../functions/gateway/node";
 import { createStoreResolver } from "../../functions/gateway/resolver";
 import { createDifyFixture, type DifyFixture, type DifyLevel } from "../support/dify-fixture";
-import { type McpUpstream, startMcpUpstream } from "../support/mcp-upstream";
 import { startTestRuntime } from "../support/runtime";
 
 type Row = { tools: string; identity_mode?: string };

@@ -1,5 +1,7 @@
 import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freePort } from "../../dev/embedded-postgres";
+import { type McpUpstream, startMcpUpstream } from "../../dev/mcp-upstream";
 import { decryptToken } from "../../functions/core/dify/encrypt-token";
 import { Sync } from "../../functions/core/sync";
 import {
@@ -10,8 +12,6 @@ import {
   insertForeignProvider,
 } from "../support/dify-fixture";
 import { interceptDynamo, internalError } from "../support/dynamodb-faults";
-import { freePort } from "../support/embedded-postgres";
-import { type McpUpstream, startMcpUpstream } from "../support/mcp-upstream";
 import { startTestRuntime } from "../support/runtime";
 import { startTcpProxy } from "../support/tcp-proxy";
 

@@ -140,7 +140,7 @@ function plainUpstream() {
 }
 
 async function runUpstream() {
-  const { startMcpUpstream } = await import("../support/mcp-upstream");
+  const { startMcpUpstream } = await import("../../dev/mcp-upstream");
   const plainUrl = await listen(plainUpstream());
   // Idle connections stay open as on the plain upstream, so that no path, between its turns, reuses
   // one the upstream is closing: the bench measures calls, not keep-alive races.

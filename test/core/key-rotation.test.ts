@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type McpUpstream, startMcpUpstream } from "../../dev/mcp-upstream";
 import { Access } from "../../functions/core/access";
 import { Instance } from "../../functions/core/instance";
 import { createDifyFixture, type DifyFixture } from "../support/dify-fixture";
 import { interceptDynamo } from "../support/dynamodb-faults";
-import { type McpUpstream, startMcpUpstream } from "../support/mcp-upstream";
 import { startTestRuntime } from "../support/runtime";
 
 let t: Awaited<ReturnType<typeof startTestRuntime>>;

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type McpUpstream, startMcpUpstream } from "../../dev/mcp-upstream";
 import { Access } from "../../functions/core/access";
 import { decryptToken } from "../../functions/core/dify/encrypt-token";
 import { Instance } from "../../functions/core/instance";
 import { Sync } from "../../functions/core/sync";
 import { createDifyFixture, type DifyFixture } from "../support/dify-fixture";
-import { type McpUpstream, startMcpUpstream } from "../support/mcp-upstream";
 import { startTestRuntime } from "../support/runtime";
 
 type Row = { id: string; name: string; encrypted_headers: string };

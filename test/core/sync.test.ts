@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type McpUpstream, startMcpUpstream } from "../../dev/mcp-upstream";
 import { createDifyFixture, type DifyFixture } from "../support/dify-fixture";
 import { interceptDynamo } from "../support/dynamodb-faults";
-import { type McpUpstream, startMcpUpstream } from "../support/mcp-upstream";
 import { startTestRuntime } from "../support/runtime";
 
 const SPACES = 50;

@@ -10,6 +10,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { startMcpUpstream } from "../../dev/mcp-upstream";
 import { defaultStreams } from "../../functions/core/streams";
 import {
   type CallRecord,
@@ -22,7 +23,6 @@ import { fetchGateway } from "../../functions/gateway/fetch";
 import { nodeGateway } from "../../functions/gateway/node";
 import { requestUpstream, type UpstreamClient } from "../../functions/gateway/upstream";
 import { createPooledUpstream } from "../../functions/gateway/upstream-pooled";
-import { startMcpUpstream } from "../support/mcp-upstream";
 import { startMcpUpstreamV2 } from "../support/mcp-upstream-v2";
 import { type RawExchange, startRawUpstream } from "../support/raw-upstream";
 import { listenOnLoopback, MemoryResolver, manualTimers } from "./fixtures";

@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from "node:crypto";
 import { afterEach, describe, expect, it } from "vitest";
+import { initializeRequest, startMcpUpstream } from "../../dev/mcp-upstream";
 import { defaultStreams } from "../../functions/core/streams";
 import { createGateway, type GatewayGrant, type GatewayInstance } from "../../functions/gateway/core";
 import {
@@ -8,7 +9,6 @@ import {
   lambdaContext,
   restProxyEvent,
 } from "../support/lambda-stream";
-import { initializeRequest, startMcpUpstream } from "../support/mcp-upstream";
 import { type RawExchange, startRawUpstream } from "../support/raw-upstream";
 
 // The Lambda entry calls awslambda.streamifyResponse when loaded, as it does in the runtime.

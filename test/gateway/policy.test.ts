@@ -9,6 +9,7 @@ import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { exportJWK, generateKeyPair, type JWK, SignJWT } from "jose";
 import { afterEach, describe, expect, it } from "vitest";
+import { initializeRequest, startMcpUpstream } from "../../dev/mcp-upstream";
 import { memoryCounter } from "../../functions/core/limit-counter";
 import { identityOff } from "../../functions/core/policy";
 import { defaultStreams } from "../../functions/core/streams";
@@ -20,7 +21,6 @@ import {
 } from "../../functions/gateway/core";
 import { nodeGateway } from "../../functions/gateway/node";
 import { requestUpstream } from "../../functions/gateway/upstream";
-import { initializeRequest, startMcpUpstream } from "../support/mcp-upstream";
 import { startMcpUpstreamV2 } from "../support/mcp-upstream-v2";
 import { listenOnLoopback, MemoryResolver } from "./fixtures";
 

@@ -4,9 +4,9 @@ import path from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type McpUpstream, startMcpUpstream } from "../../dev/mcp-upstream";
 import { startLocal } from "../../functions/local/server";
 import { createDifyFixture, type DifyFixture, databaseSettings } from "../support/dify-fixture";
-import { type McpUpstream, startMcpUpstream } from "../support/mcp-upstream";
 
 let dataDir: string;
 let dify: DifyFixture;

@@ -4,6 +4,7 @@ import path from "node:path";
 import type { APIGatewayProxyResult, SQSBatchResponse } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildLambdas, type LambdaName } from "../../bundle.config";
+import { initializeRequest, type McpUpstream, startMcpUpstream } from "../../dev/mcp-upstream";
 import { startDynalite } from "../../functions/local/dynalite";
 import { grants } from "../../stacks/permissions";
 import { createDifyFixture, type DifyFixture, databaseSettings } from "../support/dify-fixture";
@@ -15,7 +16,6 @@ import {
   startLambdaHost,
 } from "../support/lambda-bundles";
 import { restProxyEvent, scheduledEvent } from "../support/lambda-events";
-import { initializeRequest, type McpUpstream, startMcpUpstream } from "../support/mcp-upstream";
 import { sqsEvent, sqsRecord } from "../support/sqs-events";
 
 // Each Lambda entry bundled as SST bundles it, loaded in its own process with the environment SST and

@@ -6,13 +6,13 @@ import path from "node:path";
 import type { APIGatewayProxyResult } from "aws-lambda";
 import { handle } from "hono/aws-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type McpUpstream, startMcpUpstream } from "../../dev/mcp-upstream";
 import { createApi } from "../../functions/api/app";
 import { logger } from "../../functions/core/log";
 import { startLocal } from "../../functions/local/server";
 import { type Browser, launchBrowser } from "../support/browser";
 import { createDifyFixture, type DifyFixture, databaseSettings } from "../support/dify-fixture";
 import { lambdaContext, restProxyEvent } from "../support/lambda-events";
-import { type McpUpstream, startMcpUpstream } from "../support/mcp-upstream";
 import { buildWeb } from "../support/web-build";
 
 // The hosted UI as AWS serves it: the built static site from one origin (CloudFront), the API's

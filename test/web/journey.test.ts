@@ -5,13 +5,13 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { Locator, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
+import { freePort } from "../../dev/embedded-postgres";
+import { initializeRequest, type McpUpstream, startMcpUpstream } from "../../dev/mcp-upstream";
 import { decryptToken } from "../../functions/core/dify/encrypt-token";
 import { logger } from "../../functions/core/log";
 import { startLocal } from "../../functions/local/server";
 import { type Browser, launchBrowser } from "../support/browser";
 import { createDifyFixture, type DifyFixture, databaseSettings } from "../support/dify-fixture";
-import { freePort } from "../support/embedded-postgres";
-import { initializeRequest, type McpUpstream, startMcpUpstream } from "../support/mcp-upstream";
 import { buildWeb } from "../support/web-build";
 
 const PASSWORD = "journey-admin-password";

@@ -2,18 +2,18 @@ import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  type McpUpstream,
+  type StatusServer,
+  startMcpUpstream,
+  startStatusServer,
+} from "../../dev/mcp-upstream";
 import { Latency } from "../../functions/core/latency";
 import { logger } from "../../functions/core/log";
 import { startLocal } from "../../functions/local/server";
 import { type Browser, launchBrowser } from "../support/browser";
 import { captureOutput } from "../support/capture-output";
 import { createDifyFixture, type DifyFixture, databaseSettings } from "../support/dify-fixture";
-import {
-  type McpUpstream,
-  type StatusServer,
-  startMcpUpstream,
-  startStatusServer,
-} from "../support/mcp-upstream";
 import { buildWeb } from "../support/web-build";
 
 const PASSWORD = "usage run password";

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type McpUpstream, startMcpUpstream } from "../../dev/mcp-upstream";
 import { Instance } from "../../functions/core/instance";
 import { handler } from "../../functions/worker/refresh";
 import { createDifyFixture, type DifyFixture } from "../support/dify-fixture";
-import { type McpUpstream, startMcpUpstream } from "../support/mcp-upstream";
 import { startTestRuntime } from "../support/runtime";
 
 let t: Awaited<ReturnType<typeof startTestRuntime>>;

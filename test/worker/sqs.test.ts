@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type McpUpstream, startMcpUpstream } from "../../dev/mcp-upstream";
 import { handler } from "../../functions/worker/sqs";
 import { createDifyFixture, type DifyFixture, databaseSettings } from "../support/dify-fixture";
 import { lambdaContext } from "../support/lambda-events";
-import { type McpUpstream, startMcpUpstream } from "../support/mcp-upstream";
 import { startTestRuntime } from "../support/runtime";
 import { sqsEvent, sqsRecord } from "../support/sqs-events";
 

@@ -5,6 +5,7 @@ import { tmpdir, userInfo } from "node:os";
 import path from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { freePort, startEmbeddedPostgres } from "../../../dev/embedded-postgres";
 import { checkDify } from "../../../functions/core/dify/check";
 import { Platform } from "../../../functions/core/platform";
 import {
@@ -16,7 +17,6 @@ import {
   databaseSettings,
   NEWER_PROVIDER_COLUMNS,
 } from "../../support/dify-fixture";
-import { freePort, startEmbeddedPostgres } from "../../support/embedded-postgres";
 import { createTestDatabase } from "../../support/postgres";
 
 const failureOf = async (...args: Parameters<typeof checkDify>) => {

@@ -1,13 +1,13 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { AppError } from "../../../functions/core/errors";
-import { discoverTools, ToolsSnapshot, type UpstreamTransport } from "../../../functions/core/mcp/discover";
 import {
   type McpUpstream,
   type McpUpstreamOptions,
   startHangingServer,
   startMcpUpstream,
   startStatusServer,
-} from "../../support/mcp-upstream";
+} from "../../../dev/mcp-upstream";
+import { AppError } from "../../../functions/core/errors";
+import { discoverTools, ToolsSnapshot, type UpstreamTransport } from "../../../functions/core/mcp/discover";
 import { startMcpUpstreamV2 } from "../../support/mcp-upstream-v2";
 
 const cleanups: Array<() => Promise<void>> = [];
